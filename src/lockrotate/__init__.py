@@ -1,0 +1,17 @@
+"""Rotating log handlers that many processes can share without losing a line."""
+
+from ._locks import BACKENDS, DEFAULT_BACKEND, LockTimeout
+from ._stats import HandlerStats
+from .handlers import RotatingFileHandler, TimedRotatingFileHandler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "HandlerStats",
+    "LockTimeout",
+    "RotatingFileHandler",
+    "TimedRotatingFileHandler",
+    "__version__",
+]

@@ -1,0 +1,72 @@
+"""What rotated files are called, and which files in the folder are ours.
+
+Pure functions of names: retention deletes only what these say this log's scheme produced,
+so ``app.log.bak``, ``app.log2.1`` or another log's files are never candidates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable
+
+Namer = Callable[[str], str]
+
+
+def lock_stem(base_path: str, lock_dir: str | None) -> str:
+    """The hidden path, without extension, of this log's lock and period files.
+
+    Beside the log, the log's own name is unique in its folder. Elsewhere, a digest of the
+    log's whole path keeps ``/a/app.log`` and ``/b/app.log`` apart.
+    """
+    folder, name = os.path.split(base_path)
+    if lock_dir is None:
+        return os.path.join(folder, f".{name}")
+    digest = hashlib.sha256(base_path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(os.path.abspath(lock_dir), f".{name}.{digest}")
+
+
+def numbered(base_path: str, index: int) -> str:
+    """The stdlib's name for the *index*-th backup of a size-rotated log."""
+    return f"{base_path}.{index}"
+
+
+def timed(base_path: str, label: str, counter: int) -> str:
+    """The name of a time-rotated file; a second file of one period gets ``.1``, ``.2``..."""
+    name = f"{base_path}.{label}"
+    return name if counter == 0 else f"{name}.{counter}"
+
+
+def timed_backups(
+    base_path: str,
+    names: Iterable[str],
+    label_pattern: str,
+    namer: Namer | None,
+) -> list[str]:
+    """The rotated files of this log among *names* (bare file names), oldest first."""
+    folder, base_name = os.path.split(base_path)
+    found: list[tuple[str, int, str]] = []
+    if namer is None:
+        own = re.compile(rf"{re.escape(base_name)}\.({label_pattern})(?:\.([1-9]\d*))?", re.ASCII)
+        for name in names:
+            m = own.fullmatch(name)
+            if m:
+                found.append((m[1], int(m[2] or 0), name))
+    else:
+        stamp = re.compile(rf"({label_pattern})(?:\.([1-9]\d*))?(?!\d)", re.ASCII)
+        for name in names:
+            for m in stamp.finditer(name):
+                default = timed(base_path, m[1], int(m[2] or 0))
+                if os.path.basename(namer(default)) == name:
+                    found.append((m[1], int(m[2] or 0), name))
+                    break
+    found.sort()
+    return [os.path.join(folder, name) for _, _, name in found]
+
+
+def beyond_retention(oldest_first: list[str], keep: int) -> list[str]:
+    """The oldest files that do not fit in *keep*; ``keep == 0`` keeps them all."""
+    if keep <= 0 or len(oldest_first) <= keep:
+        return []
+    return oldest_first[: len(oldest_first) - keep]

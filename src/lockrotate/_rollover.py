@@ -1,0 +1,175 @@
+"""The rollover protocol, in one place.
+
+Between rollovers nobody takes a lock: every process appends whole records to its own
+``O_APPEND`` descriptor of the base file. A process whose policy says "roll over" then:
+
+1. takes the inter-process lock (bounded by a timeout: on timeout it goes on writing to the
+   file it has and tries again later);
+2. re-checks the base path: if it no longer names the file this process writes to, another
+   process (or logrotate, or a person) has already moved it, so this process adopts the new
+   file, opening it in append mode, and decides again on that file;
+3. otherwise asks the policy, now with the lock held, whether the file is really due; if so
+   the policy renames it away (and applies retention), and this process opens the new base
+   file in append mode;
+4. lets go of the lock.
+
+So each rollover is performed exactly once, every other process adopts its result, and no
+file is ever opened in a mode that could truncate it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from ._locks import InterProcessLock, open_nofollow
+from ._stats import HandlerStats
+from ._writer import AppendFile, Identity
+
+
+class Policy(Protocol):
+    """What a handler tells the protocol about when and how its file rolls over."""
+
+    def _opened(self, file: AppendFile) -> None:
+        """*file* is now this process's file: learn what its state is."""
+
+    def _due_locked(self, file: AppendFile, nbytes: int) -> bool:
+        """With the lock held: must *file* roll over before *nbytes* more are written?"""
+
+    def _rotate_locked(self, file: AppendFile) -> None:
+        """With the lock held: move the base file away and apply retention."""
+
+    def _started(self, file: AppendFile) -> None:
+        """With the lock held: *file* is the new, empty base file this process created."""
+
+
+class Coordinator:
+    """Runs the protocol for one handler in one process, and owns that process's file."""
+
+    def __init__(
+        self, base_path: str, lock: InterProcessLock, stats: HandlerStats, file_mode: int
+    ) -> None:
+        self.base_path = base_path
+        self.lock = lock
+        self.stats = stats
+        self.file_mode = file_mode
+        self.file: AppendFile | None = None
+
+    def ensure_open(self, policy: Policy) -> AppendFile:
+        if self.file is None:
+            self.file = AppendFile(self.base_path, self.file_mode)
+            policy._opened(self.file)
+        return self.file
+
+    def follow(self, policy: Policy) -> AppendFile:
+        """Without the lock: if the base path no longer names our file, switch to what is there.
+
+        This is how a process notices a rename or removal it was not part of (logrotate's
+        ``create`` mode, a person with ``mv`` or ``rm``); a missing base file is created.
+        """
+        file = self.ensure_open(policy)
+        if not file.is_current():
+            self._adopt(policy)
+        return self.ensure_open(policy)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the inter-process lock; raises :class:`LockTimeout` when it cannot be had."""
+        try:
+            waited = self.lock.acquire()
+        except TimeoutError:
+            self.stats.lock_timeouts += 1
+            raise
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.lock.release()
+            self.stats.record_lock(waited, time.monotonic() - start)
+
+    def settle(self, nbytes: int, policy: Policy, force: bool = False) -> AppendFile:
+        """With the lock held: return the file to write to, rotating it first if it is due.
+
+        ``force`` rotates the current file even if the policy would not, unless another
+        process has just rotated it (then its new file is adopted, not rotated again).
+        """
+        file = self.ensure_open(policy)
+        if not file.is_current():
+            file = self._adopt(policy)
+            force = False
+        if not (force or policy._due_locked(file, nbytes)):
+            return file
+        policy._rotate_locked(file)
+        fresh = AppendFile(self.base_path, self.file_mode)
+        file.close()
+        self.file = fresh
+        self.stats.rollovers += 1
+        policy._started(fresh)
+        return fresh
+
+    def roll(self, nbytes: int, policy: Policy, force: bool = False) -> AppendFile:
+        with self.held():
+            return self.settle(nbytes, policy, force)
+
+    def close(self) -> None:
+        if self.file is not None:
+            file, self.file = self.file, None
+            file.close()
+        self.lock.close()
+
+    def _adopt(self, policy: Policy) -> AppendFile:
+        fresh = AppendFile(self.base_path, self.file_mode)
+        if self.file is not None:
+            self.file.close()
+            self.stats.adopted += 1
+        self.file = fresh
+        policy._opened(fresh)
+        return fresh
+
+
+class PeriodLedger:
+    """Which file holds which time period, kept beside the lock file.
+
+    File timestamps come from a coarse kernel clock that can read a few milliseconds behind
+    ``time.time()``, so a file created just after a boundary may carry an mtime from before
+    it. The process that creates a new base file therefore writes its (device, inode) and
+    period here, under the lock; the others trust this over the mtime.
+    """
+
+    _WIDTH = 64
+
+    def __init__(self, path: str, mode: int) -> None:
+        self.path = path
+        self.mode = mode
+
+    def read(self) -> tuple[Identity, int] | None:
+        try:
+            fd = open_nofollow(self.path, self.mode)
+        except OSError:
+            return None
+        try:
+            raw = os.pread(fd, self._WIDTH, 0)
+        finally:
+            os.close(fd)
+        try:
+            dev, ino, period = (int(part) for part in raw.split())
+        except ValueError:
+            return None
+        return (dev, ino), period
+
+    def write(self, identity: Identity, period: int) -> None:
+        line = f"{identity[0]} {identity[1]} {period}".ljust(self._WIDTH - 1) + "\n"
+        fd = open_nofollow(self.path, self.mode)
+        try:
+            os.pwrite(fd, line.encode("ascii"), 0)
+        finally:
+            os.close(fd)
+
+    def period_of(self, file: AppendFile) -> int | None:
+        entry = self.read()
+        if entry is not None and entry[0] == file.identity:
+            return entry[1]
+        return None

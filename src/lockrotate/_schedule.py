@@ -1,0 +1,135 @@
+"""When a timed log rolls over: boundaries that every process computes alike.
+
+A boundary is an instant whose wall-clock reading (local time unless ``utc``), counted from
+the epoch and shifted by a phase (``atTime``, the weekday), is a whole multiple of the
+interval. Two processes started at different moments therefore share every boundary, and a
+daylight-saving change moves the wall clock, not the rule: each boundary that really occurs
+is met exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DAY = 86400
+_UNIT = {"S": 1, "M": 60, "H": 3600, "D": DAY, "MIDNIGHT": DAY}
+_LABELS = {
+    "S": ("%Y-%m-%d_%H-%M-%S", r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}"),
+    "M": ("%Y-%m-%d_%H-%M", r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}"),
+    "H": ("%Y-%m-%d_%H", r"\d{4}-\d{2}-\d{2}_\d{2}"),
+    "D": ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
+}
+# 1970-01-01 was a Thursday: W3 in the stdlib's numbering (W0 is Monday).
+_EPOCH_WEEKDAY = 3
+
+OffsetFn = Callable[[float], int]
+
+
+def local_offset(t: float) -> int:
+    """Seconds east of UTC of the local wall clock at instant *t*."""
+    return time.localtime(t).tm_gmtoff
+
+
+def utc_offset(t: float) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class TimeSchedule:
+    """The boundaries of one ``when``/``interval``/``atTime``/``utc`` setting."""
+
+    when: str
+    length: int
+    phase: int
+    utc: bool
+    suffix: str
+    label_pattern: str
+
+    @property
+    def offset(self) -> OffsetFn:
+        return utc_offset if self.utc else local_offset
+
+    def next_boundary(self, t: float) -> int:
+        """The first boundary strictly after *t*."""
+        offset = self.offset
+        start = math.floor(t)
+        before = offset(start)
+        candidate = self._next_aligned(start, before)
+        if offset(candidate) == before:
+            return candidate
+        change = self._change_between(start, candidate, before)
+        return self._next_aligned(change - 1, offset(change))
+
+    def period_start(self, t: float) -> int:
+        """The last boundary at or before *t*: the start of the period *t* belongs to."""
+        offset = self.offset
+        end = math.floor(t)
+        now = offset(end)
+        candidate = end - (end + now - self.phase) % self.length
+        if offset(candidate) == now:
+            return candidate
+        change = self._change_between(candidate, end, offset(candidate))
+        earlier = change - 1
+        return earlier - (earlier + offset(earlier) - self.phase) % self.length
+
+    def label(self, period_start: int) -> str:
+        """The date-and-time text a rotated file of that period carries (the stdlib's format)."""
+        stamp = time.gmtime(period_start) if self.utc else time.localtime(period_start)
+        return time.strftime(self.suffix, stamp)
+
+    def _next_aligned(self, t: int, offset: int) -> int:
+        return t - (t + offset - self.phase) % self.length + self.length
+
+    def _change_between(self, low: int, high: int, low_offset: int) -> int:
+        """The first second in (low, high] whose offset differs from ``low_offset``."""
+        offset = self.offset
+        while high - low > 1:
+            mid = (low + high) // 2
+            if offset(mid) == low_offset:
+                low = mid
+            else:
+                high = mid
+        return high
+
+
+def make_schedule(
+    when: str, interval: int, utc: bool, at_time: datetime.time | None
+) -> TimeSchedule:
+    """Validate the stdlib's ``when``/``interval``/``atTime`` and build their schedule."""
+    if not isinstance(when, str):
+        raise TypeError(f"when must be a string such as 'H' or 'midnight', not {when!r}")
+    if isinstance(interval, bool) or not isinstance(interval, int):
+        raise TypeError(f"interval must be an int, not {interval!r}")
+    if interval < 1:
+        raise ValueError(f"interval must be at least 1, not {interval}")
+    key = when.upper()
+    phase = 0
+    if key.startswith("W"):
+        if len(key) != 2 or key[1] not in "0123456":
+            raise ValueError(f"when={when!r}: a weekly rollover is 'W0' (Monday) to 'W6' (Sunday)")
+        length = 7 * DAY
+        phase = (int(key[1]) - _EPOCH_WEEKDAY) % 7 * DAY
+        label_key = "D"
+    elif key in _UNIT:
+        length = _UNIT[key] * interval
+        label_key = "D" if key == "MIDNIGHT" else key
+    else:
+        raise ValueError(f"when must be one of S, M, H, D, midnight or W0-W6, not {when!r}")
+    if at_time is not None:
+        if key != "MIDNIGHT" and not key.startswith("W"):
+            raise ValueError(f"atTime applies only to when='midnight' or 'W0'-'W6', not {when!r}")
+        if not isinstance(at_time, datetime.time):
+            raise TypeError(f"atTime must be a datetime.time, not {at_time!r}")
+        phase += at_time.hour * 3600 + at_time.minute * 60 + at_time.second
+    suffix, pattern = _LABELS[label_key]
+    return TimeSchedule(key, length, phase, bool(utc), suffix, pattern)
+
+
+def ext_match(schedule: TimeSchedule) -> re.Pattern[str]:
+    """The stdlib's ``extMatch``: what follows ``base.`` in a rotated file's name."""
+    return re.compile(rf"^{schedule.label_pattern}(?:\.\d+)?$", re.ASCII)

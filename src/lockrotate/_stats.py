@@ -1,0 +1,54 @@
+"""Counters a handler keeps about its own process."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+_SAMPLES = 4096
+
+
+@dataclass(slots=True)
+class HandlerStats:
+    """What this process's handler did since it was built (or since this process forked).
+
+    The write path only adds to ``records`` and ``bytes``; everything else changes at a
+    rollover. ``lock_waits`` and ``lock_holds`` keep the latest 4096 durations (seconds) for
+    percentiles.
+    """
+
+    records: int = 0
+    bytes: int = 0
+    rollovers: int = 0
+    adopted: int = 0
+    lock_acquisitions: int = 0
+    lock_timeouts: int = 0
+    lock_wait_total: float = 0.0
+    lock_wait_max: float = 0.0
+    lock_held_max: float = 0.0
+    lock_waits: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
+    lock_holds: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
+
+    def record_lock(self, waited: float, held: float) -> None:
+        self.lock_acquisitions += 1
+        self.lock_wait_total += waited
+        self.lock_wait_max = max(self.lock_wait_max, waited)
+        self.lock_held_max = max(self.lock_held_max, held)
+        self.lock_waits.append(waited)
+        self.lock_holds.append(held)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values, for logging them or writing them as JSON."""
+        return {
+            "records": self.records,
+            "bytes": self.bytes,
+            "rollovers": self.rollovers,
+            "adopted": self.adopted,
+            "lock_acquisitions": self.lock_acquisitions,
+            "lock_timeouts": self.lock_timeouts,
+            "lock_wait_total": self.lock_wait_total,
+            "lock_wait_max": self.lock_wait_max,
+            "lock_held_max": self.lock_held_max,
+            "lock_waits": list(self.lock_waits),
+            "lock_holds": list(self.lock_holds),
+        }

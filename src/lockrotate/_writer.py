@@ -1,0 +1,69 @@
+"""The append-only descriptor every record leaves through."""
+
+from __future__ import annotations
+
+import os
+
+Identity = tuple[int, int]
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+def identity_of(path: str) -> Identity | None:
+    """(device, inode) of *path*, or None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+class AppendFile:
+    """A file opened with ``O_APPEND`` that takes whole records as bytes.
+
+    One record is one ``write()``: the kernel moves to the end and writes in one step, so
+    records from other processes land before or after it, never inside it. There is no
+    buffer and nothing to flush; a short write is finished before ``write`` returns.
+    """
+
+    __slots__ = ("fd", "identity", "path")
+
+    def __init__(self, path: str, mode: int = 0o666) -> None:
+        self.path = path
+        self.fd = os.open(path, _OPEN_FLAGS, mode)
+        try:
+            st = os.fstat(self.fd)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        self.identity: Identity = (st.st_dev, st.st_ino)
+
+    def write(self, data: bytes) -> None:
+        written = os.write(self.fd, data)
+        while written < len(data):
+            written += os.write(self.fd, data[written:])
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def mtime(self) -> float:
+        return os.fstat(self.fd).st_mtime
+
+    def is_current(self) -> bool:
+        """Whether the path still names the file this descriptor writes to."""
+        return identity_of(self.path) == self.identity
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def flush(self) -> None:
+        """Nothing is buffered; kept so code that flushes ``handler.stream`` still works."""
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+    @property
+    def closed(self) -> bool:
+        return self.fd < 0
