@@ -1,0 +1,210 @@
+"""Many processes, several threads each, logging checkable records through one handler.
+
+Three ways to start the processes, because each breaks different handlers:
+
+- ``spawn``: a fresh interpreter builds its own handler;
+- ``fork``: the child of a fork builds its handler after the fork;
+- ``inherit``: the parent builds the handler, writes through it, then forks; the children
+  log through the handler (and the open file and lock) they inherited.
+
+Each worker sends its counts, the handler's ``stats`` and everything it printed to stderr
+(where ``logging`` reports handler errors) back through a file, so nothing is lost if it dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .verify import record_text
+
+START_METHODS = ("spawn", "fork", "inherit")
+HandlerFactory = Callable[[str], logging.Handler]
+_READY_TIMEOUT = 120.0
+# The handler a parent built before forking (start="inherit"), found by its children here.
+_INHERITED: dict[str, logging.Handler] = {}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What to run; ``seconds`` (when set) bounds each thread's time instead of its count."""
+
+    procs: int = 4
+    threads: int = 2
+    records: int = 1000
+    record_size: int = 100
+    start: str = "spawn"
+    pace: float = 0.0
+    seconds: float | None = None
+    parent_records: int = 0
+    filename: str = "app.log"
+
+    def __post_init__(self) -> None:
+        if self.start not in START_METHODS:
+            raise ValueError(f"start must be one of {', '.join(START_METHODS)}, not {self.start!r}")
+        for name in ("procs", "threads", "record_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.records < 0 or self.parent_records < 0:
+            raise ValueError("records must not be negative")
+
+
+@dataclass
+class WorkerResult:
+    counts: dict[str, int]
+    stats: dict[str, Any] | None
+    stderr: str
+    exitcode: int | None
+
+
+@dataclass
+class RunResult:
+    """What the processes did; ``expected`` is what the verifier must find."""
+
+    elapsed: float
+    workers: list[WorkerResult] = field(default_factory=list)
+
+    @property
+    def expected(self) -> dict[str, int]:
+        merged: dict[str, int] = {}
+        for worker in self.workers:
+            merged.update(worker.counts)
+        return merged
+
+    @property
+    def records(self) -> int:
+        return sum(self.expected.values())
+
+    @property
+    def handler_errors(self) -> int:
+        return sum(worker.stderr.count("--- Logging error ---") for worker in self.workers)
+
+    @property
+    def crashed(self) -> list[int | None]:
+        return [w.exitcode for w in self.workers if w.exitcode != 0]
+
+
+def _log_records(
+    logger: logging.Logger, writer: str, workload: Workload, counts: dict[str, int]
+) -> None:
+    deadline = None if workload.seconds is None else time.monotonic() + workload.seconds
+    seq = 0
+    while True:
+        if deadline is None:
+            if seq >= workload.records:
+                break
+        elif time.monotonic() >= deadline:
+            break
+        logger.info(record_text(writer, seq, workload.record_size))
+        seq += 1
+        if workload.pace:
+            time.sleep(workload.pace)
+    counts[writer] = seq
+
+
+def _logger_for(handler: logging.Handler, name: str) -> logging.Logger:
+    logger = logging.getLogger(f"lockrotate.workload.{name}")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
+def _worker(
+    index: int,
+    workload: Workload,
+    path: str,
+    factory: HandlerFactory | None,
+    results: str,
+    ready: Any,
+) -> None:
+    err_path = os.path.join(results, f"{index}.stderr")
+    err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(err, 2)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    handler = _INHERITED["handler"] if factory is None else factory(path)
+    logger = _logger_for(handler, str(index))
+    counts: dict[str, int] = {}
+    ready.wait()
+    threads = [
+        threading.Thread(target=_log_records, args=(logger, f"p{index}t{t}", workload, counts))
+        for t in range(workload.threads)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats = getattr(handler, "stats", None)
+    handler.close()
+    payload = {"counts": counts, "stats": stats.as_dict() if stats is not None else None}
+    tmp = os.path.join(results, f"{index}.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(payload, f)
+    os.replace(tmp, os.path.join(results, f"{index}.json"))
+    sys.stderr.flush()
+
+
+def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) -> RunResult:
+    """Run *workload* with handlers from *factory* on ``folder/filename``; wait for the end.
+
+    *factory* must be picklable for ``spawn`` (a class, or a ``functools.partial`` of one).
+    """
+    path = os.path.join(folder, workload.filename)
+    os.makedirs(results, exist_ok=True)
+    ctx: Any = multiprocessing.get_context("spawn" if workload.start == "spawn" else "fork")
+    ready = ctx.Barrier(workload.procs + 1)
+    parent_counts: dict[str, int] = {}
+    child_factory: HandlerFactory | None = factory
+    if workload.start == "inherit":
+        _INHERITED["handler"] = factory(path)
+        child_factory = None
+        parent = _logger_for(_INHERITED["handler"], "parent")
+        for seq in range(workload.parent_records):
+            parent.info(record_text("parent", seq, workload.record_size))
+        parent_counts["parent"] = workload.parent_records
+    try:
+        procs = [
+            ctx.Process(target=_worker, args=(i, workload, path, child_factory, results, ready))
+            for i in range(workload.procs)
+        ]
+        for proc in procs:
+            proc.start()
+        # A worker that died before it was ready breaks the barrier; its exit code says so.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            ready.wait(timeout=_READY_TIMEOUT)
+        start = time.monotonic()
+        for proc in procs:
+            proc.join()
+        elapsed = time.monotonic() - start
+    finally:
+        if "handler" in _INHERITED:
+            _INHERITED.pop("handler").close()
+    result = RunResult(elapsed)
+    if parent_counts:
+        result.workers.append(WorkerResult(parent_counts, None, "", 0))
+    for i, proc in enumerate(procs):
+        result.workers.append(_collect(results, i, proc.exitcode))
+    return result
+
+
+def _collect(results: str, index: int, exitcode: int | None) -> WorkerResult:
+    try:
+        with open(os.path.join(results, f"{index}.stderr")) as f:
+            stderr = f.read()
+    except FileNotFoundError:
+        stderr = ""
+    try:
+        with open(os.path.join(results, f"{index}.json")) as f:
+            payload = json.load(f)
+    except FileNotFoundError:
+        return WorkerResult({}, None, stderr, exitcode)
+    return WorkerResult(payload["counts"], payload["stats"], stderr, exitcode)
