@@ -44,7 +44,12 @@ class AppendFile:
             written += os.write(self.fd, data[written:])
 
     def size(self) -> int:
-        return os.fstat(self.fd).st_size
+        """The shared file's real size, whoever wrote it.
+
+        ``lseek(SEEK_END)`` reads the same inode size as ``fstat`` at half the cost in Python;
+        moving our offset is harmless, since ``O_APPEND`` writes go to the end regardless.
+        """
+        return os.lseek(self.fd, 0, os.SEEK_END)
 
     def mtime(self) -> float:
         return os.fstat(self.fd).st_mtime
