@@ -1,0 +1,80 @@
+"""Tornado with ``fork_processes``: one shared, rotating log for every child.
+
+Run ``python examples/tornado_app.py --port 8888 --procs 4`` and request
+``/log?writer=w&seq=0``: each request logs one record. ``--build before`` builds the handler
+in the parent before the fork (the children inherit it); the default, ``after``, builds it
+in each child, which is what a handler for many processes needs to work either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+import tornado.process
+import tornado.web
+
+import lockrotate
+from lockrotate.bench.verify import record_text
+
+log = logging.getLogger("app")
+
+
+def make_handler(path: str, kind: str, max_bytes: int) -> logging.Handler:
+    """A handler that rolls over often: every second, and every *max_bytes*."""
+    if kind == "size":
+        return lockrotate.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=100000)
+    return lockrotate.TimedRotatingFileHandler(path, when="S", maxBytes=max_bytes)
+
+
+def install(handler: logging.Handler) -> None:
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+class LogHandler(tornado.web.RequestHandler):
+    def get(self) -> None:
+        writer = self.get_argument("writer")
+        seq = int(self.get_argument("seq"))
+        size = int(self.get_argument("size", "100"))
+        log.info(record_text(writer, seq, size))
+        self.write(str(os.getpid()))
+
+
+class HealthHandler(tornado.web.RequestHandler):
+    def get(self) -> None:
+        self.write(str(os.getpid()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--log", default="app.log")
+    parser.add_argument("--build", choices=("before", "after"), default="after")
+    parser.add_argument("--kind", choices=("timed", "size"), default="timed")
+    parser.add_argument("--max-bytes", type=int, default=20000)
+    args = parser.parse_args()
+
+    # Bind before forking: the children share the listening socket.
+    sockets = tornado.netutil.bind_sockets(args.port, address="127.0.0.1")
+    print(f"port {sockets[0].getsockname()[1]}", flush=True)
+    if args.build == "before":
+        install(make_handler(args.log, args.kind, args.max_bytes))
+    tornado.process.fork_processes(args.procs, max_restarts=0)
+    if args.build == "after":
+        install(make_handler(args.log, args.kind, args.max_bytes))
+    app = tornado.web.Application([(r"/log", LogHandler), (r"/health", HealthHandler)])
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    tornado.ioloop.IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Servers started and always stopped, an HTTP client that keeps count, and the verdict."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from lockrotate.bench.verify import Report, log_files, verify
+
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 10.0
+
+
+def check(name: str, folder: str, base: str, expected: Mapping[str, int]) -> Report:
+    """Verify every regular file of the log and note the counts for the report.
+
+    Symlinks are left out: a test that plants one must not have its target read as a log.
+    Set ``LOCKROTATE_INTEGRATION_LOG`` to a path to collect one JSON line per scenario.
+    """
+    files = [path for path in log_files(folder, base) if not os.path.islink(path)]
+    report = verify(files, expected)
+    line = {
+        "scenario": name,
+        "expected": report.expected,
+        "found": report.found,
+        "lost": report.lost,
+        "dup": report.duplicated,
+        "torn": report.torn,
+        "out_of_order": report.out_of_order,
+        "unexpected": report.unexpected,
+        "files": report.files,
+    }
+    out = os.environ.get("LOCKROTATE_INTEGRATION_LOG")
+    if out:
+        with open(out, "a") as f:
+            f.write(json.dumps(line) + "\n")
+    print(line)
+    return report
+
+
+@dataclass
+class Server:
+    """A server process in its own session, so that stopping it stops all its children."""
+
+    proc: subprocess.Popen[bytes]
+    stderr_path: str
+
+    @classmethod
+    def start(
+        cls, argv: Sequence[str], stderr_path: str, pass_fds: Sequence[int] = (), **kw: object
+    ) -> Server:
+        err = open(stderr_path, "wb")  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=pass_fds,
+                **kw,  # type: ignore[call-overload]
+            )
+        finally:
+            err.close()
+        return cls(proc, stderr_path)
+
+    def read_line(self, timeout: float = STARTUP_TIMEOUT) -> str:
+        """The next line the server prints on stdout, waiting at most *timeout* seconds."""
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError(f"no output within {timeout} s; stderr: {self.stderr()}")
+        return self.proc.stdout.readline().decode()
+
+    def stderr(self) -> str:
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the whole session, then kill what is left of it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(STOP_TIMEOUT)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@contextlib.contextmanager
+def serving(server: Server) -> Iterator[Server]:
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def wait_healthy(port: int, server: Server, timeout: float = STARTUP_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status, _ = get(port, "/health")
+        except OSError:
+            status = 0
+        if status == 200:
+            return
+        if server.proc.poll() is not None or time.monotonic() >= deadline:
+            raise RuntimeError(f"server not healthy; stderr:\n{server.stderr()}")
+        time.sleep(0.05)
+
+
+@dataclass
+class Load:
+    """What the clients sent: records the server acknowledged, and who served them."""
+
+    expected: dict[str, int] = field(default_factory=dict)
+    pids: set[str] = field(default_factory=set)
+    failures: list[str] = field(default_factory=list)
+
+
+def hammer(port: int, clients: int, seconds: float, max_requests: int, size: int = 100) -> Load:
+    """*clients* threads send requests for *seconds* (at most *max_requests* each).
+
+    A writer's sequence numbers are only those the server answered 200: a request that
+    failed ends that client, so every expected record is one the server said it logged.
+    """
+    load = Load()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        writer = f"c{index}"
+        seq = 0
+        pids: set[str] = set()
+        try:
+            while seq < max_requests and time.monotonic() < deadline:
+                status, body = get(port, f"/log?writer={writer}&seq={seq}&size={size}")
+                if status != 200:
+                    raise RuntimeError(f"{writer} {seq}: HTTP {status} {body[:200]!r}")
+                pids.add(body.decode())
+                seq += 1
+        except Exception as exc:
+            with lock:
+                load.failures.append(f"{writer} {seq}: {exc!r}")
+        with lock:
+            load.expected[writer] = seq
+            load.pids |= pids
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return load
