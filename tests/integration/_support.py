@@ -90,10 +90,8 @@ class Server:
         """Signal the whole session, then kill what is left of it."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pass
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(STOP_TIMEOUT)
