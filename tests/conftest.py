@@ -1,0 +1,64 @@
+"""Helpers several test modules share: a fake clock, a time zone switch, a forked child."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+
+import pytest
+
+# POSIX rules, so the tests need no tz database: New York with its daylight saving time.
+NEW_YORK = "EST5EDT,M3.2.0,M11.1.0"
+
+
+class FakeClock:
+    """A clock the test moves by hand, for the ``clock=`` argument of the timed handler."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@contextlib.contextmanager
+def local_zone(tz: str) -> Iterator[None]:
+    """Make *tz* the process's local time zone for the block, then restore the old one."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = tz
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
+def run_in_child(body: Callable[[], int]) -> int:
+    """Run *body* in a forked child and return its exit code (99 if it raised)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            code = body()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.fixture
+def new_york() -> Iterator[None]:
+    with local_zone(NEW_YORK):
+        yield

@@ -1,0 +1,190 @@
+"""Lock backends: exclusion between processes, timeout, fork safety, no symlinks."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import gc
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import run_in_child
+from lockrotate import BACKENDS, LockTimeout
+from lockrotate._locks import make_lock
+
+SHORT = 0.05
+ACQUIRED, TIMED_OUT = 0, 2
+
+
+def try_once(path: str, backend: str) -> int:
+    """In the current (child) process: a fresh lock object tries with a short timeout."""
+    lock = make_lock(backend, path, SHORT)
+    try:
+        lock.acquire()
+    except LockTimeout:
+        return TIMED_OUT
+    lock.release()
+    lock.close()
+    return ACQUIRED
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def lock_path(tmp_path: Path) -> str:
+    return str(tmp_path / ".app.log.lock")
+
+
+def test_excludes_a_second_process(backend: str, lock_path: str) -> None:
+    lock = make_lock(backend, lock_path, SHORT)
+    assert lock.acquire() == 0.0
+    assert run_in_child(lambda: try_once(lock_path, backend)) == TIMED_OUT
+    lock.release()
+    assert run_in_child(lambda: try_once(lock_path, backend)) == ACQUIRED
+    assert lock.acquire() == 0.0
+    lock.release()
+    lock.close()
+
+
+@pytest.mark.parametrize("other", sorted(BACKENDS))
+def test_backends_exclude_each_other(backend: str, other: str, lock_path: str) -> None:
+    """All three take flock on the same file: mixing them in one deployment stays safe."""
+    lock = make_lock(backend, lock_path, SHORT)
+    lock.acquire()
+    assert run_in_child(lambda: try_once(lock_path, other)) == TIMED_OUT
+    lock.release()
+    lock.close()
+
+
+def test_times_out_with_lock_timeout(backend: str, lock_path: str) -> None:
+    holder = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        lock = make_lock(backend, lock_path, SHORT)
+        with pytest.raises(LockTimeout) as caught:
+            lock.acquire()
+        assert isinstance(caught.value, TimeoutError)
+        assert caught.value.path == lock_path
+        assert lock_path in str(caught.value)
+        lock.close()
+    finally:
+        os.close(holder)
+
+
+def test_a_zero_timeout_tries_once(backend: str, lock_path: str) -> None:
+    lock = make_lock(backend, lock_path, 0.0)
+    lock.acquire()
+    assert run_in_child(lambda: _zero_timeout_child(lock_path, backend)) == TIMED_OUT
+    lock.release()
+    lock.close()
+
+
+def _zero_timeout_child(path: str, backend: str) -> int:
+    try:
+        make_lock(backend, path, 0.0).acquire()
+    except LockTimeout:
+        return TIMED_OUT
+    return ACQUIRED
+
+
+def test_inherited_lock_never_releases_the_parents_hold(backend: str, lock_path: str) -> None:
+    lock = make_lock(backend, lock_path, SHORT)
+    lock.acquire()
+
+    def child_uses_the_inherited_object() -> int:
+        try:
+            lock.acquire()
+        except LockTimeout:
+            outcome = TIMED_OUT
+        else:
+            outcome = ACQUIRED
+        lock.close()
+        gc.collect()
+        return outcome
+
+    assert run_in_child(child_uses_the_inherited_object) == TIMED_OUT
+    # The parent still holds it: a third process cannot have it.
+    assert run_in_child(lambda: try_once(lock_path, backend)) == TIMED_OUT
+    lock.release()
+    assert run_in_child(child_uses_the_inherited_object) == ACQUIRED
+    # And the object goes on working in the parent after its children used their copies.
+    assert lock.acquire() == 0.0
+    assert run_in_child(lambda: try_once(lock_path, backend)) == TIMED_OUT
+    lock.release()
+    lock.close()
+
+
+def test_a_child_dropping_an_inherited_lock_keeps_the_parents_hold(
+    backend: str, lock_path: str
+) -> None:
+    """The child never touches the object: it is simply garbage-collected there."""
+    holder: list[object] = [make_lock(backend, lock_path, SHORT)]
+    holder[0].acquire()  # type: ignore[attr-defined]
+
+    def child_drops_it() -> int:
+        holder.clear()
+        gc.collect()
+        return 0
+
+    assert run_in_child(child_drops_it) == 0
+    assert run_in_child(lambda: try_once(lock_path, backend)) == TIMED_OUT
+    holder[0].release()  # type: ignore[attr-defined]
+    assert run_in_child(lambda: try_once(lock_path, backend)) == ACQUIRED
+
+
+def test_a_lock_built_before_fork_works_in_the_child(backend: str, lock_path: str) -> None:
+    lock = make_lock(backend, lock_path, SHORT)
+
+    def child() -> int:
+        lock.acquire()
+        code = run_in_child(lambda: try_once(lock_path, backend))
+        lock.release()
+        lock.close()
+        return code
+
+    assert run_in_child(child) == TIMED_OUT
+    assert lock.acquire() == 0.0
+    lock.release()
+    lock.close()
+
+
+def test_refuses_a_symlink(backend: str, tmp_path: Path, lock_path: str) -> None:
+    target = tmp_path / "precious"
+    target.write_bytes(b"do not touch\n")
+    os.symlink(target, lock_path)
+    before = target.stat()
+    lock = make_lock(backend, lock_path, SHORT)
+    with pytest.raises(OSError) as caught:
+        lock.acquire()
+    assert caught.value.errno == errno.ELOOP
+    assert target.read_bytes() == b"do not touch\n"
+    after = target.stat()
+    assert (after.st_mode, after.st_size, after.st_mtime_ns) == (
+        before.st_mode,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    # Nothing else holds a lock on the target through the link.
+    fd = os.open(target, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+
+
+@pytest.mark.parametrize("name", ["fcntl", "", "FLOCK", None, 3])
+def test_unknown_backend(name: object, lock_path: str) -> None:
+    with pytest.raises(ValueError, match="lock"):
+        make_lock(name, lock_path, SHORT)  # type: ignore[arg-type]
+
+
+def test_release_and_reacquire_many_times(backend: str, lock_path: str) -> None:
+    lock = make_lock(backend, lock_path, SHORT)
+    for _ in range(50):
+        lock.acquire()
+        lock.release()
+    lock.close()
+    assert run_in_child(lambda: try_once(lock_path, backend)) == ACQUIRED
