@@ -14,6 +14,8 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any
 
+from ._permissions import Permissions
+
 _FIRST_PAUSE = 20e-6
 _LONGEST_PAUSE = 1e-3
 _NOFOLLOW_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -31,9 +33,18 @@ class LockTimeout(TimeoutError):
         self.timeout = timeout
 
 
-def open_nofollow(path: str, mode: int) -> int:
+def open_nofollow(path: str, permissions: Permissions, fallback_mode: int = 0o666) -> int:
     """Open (creating if needed) *path* for reading and writing, refusing a symlink there."""
-    return os.open(path, _NOFOLLOW_FLAGS, mode)
+    fd = os.open(
+        path, _NOFOLLOW_FLAGS, fallback_mode if permissions.mode is None else permissions.mode
+    )
+    if permissions.explicit:
+        try:
+            permissions.apply(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
 
 
 class InterProcessLock(ABC):
@@ -46,9 +57,10 @@ class InterProcessLock(ABC):
 
     name = ""
 
-    def __init__(self, path: str, timeout: float, mode: int = 0o666) -> None:
+    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
         self.path = path
         self.timeout = timeout
+        self.permissions = permissions
         self.mode = mode
         self._owner_pid = -1
 
@@ -106,12 +118,12 @@ class InterProcessLock(ABC):
 class _DescriptorLock(InterProcessLock):
     """Shared by the backends that lock a descriptor of their own."""
 
-    def __init__(self, path: str, timeout: float, mode: int = 0o666) -> None:
-        super().__init__(path, timeout, mode)
+    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
+        super().__init__(path, timeout, permissions, mode)
         self._fd = -1
 
     def _open(self) -> None:
-        self._fd = open_nofollow(self.path, self.mode)
+        self._fd = open_nofollow(self.path, self.permissions, self.mode)
 
     def _close(self) -> None:
         if self._fd >= 0:
@@ -144,10 +156,10 @@ class PortalockerLock(_DescriptorLock):
 
     name = "portalocker"
 
-    def __init__(self, path: str, timeout: float, mode: int = 0o666) -> None:
+    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
         import portalocker
 
-        super().__init__(path, timeout, mode)
+        super().__init__(path, timeout, permissions, mode)
         self._portalocker = portalocker
 
     def _try_lock(self) -> bool:
@@ -167,16 +179,16 @@ class FileLockLock(InterProcessLock):
 
     name = "filelock"
 
-    def __init__(self, path: str, timeout: float, mode: int = 0o666) -> None:
+    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
         import filelock
 
-        super().__init__(path, timeout, mode)
+        super().__init__(path, timeout, permissions, mode)
         self._filelock = filelock
         self._lock: Any = None
         self._inherited: Any = None
 
     def _open(self) -> None:
-        os.close(open_nofollow(self.path, self.mode))
+        os.close(open_nofollow(self.path, self.permissions, self.mode))
         self._lock = self._filelock.FileLock(self.path, mode=self.mode, thread_local=False)
 
     def _try_lock(self) -> bool:
@@ -206,7 +218,14 @@ BACKENDS: dict[str, type[InterProcessLock]] = {
 DEFAULT_BACKEND = FlockLock.name
 
 
-def make_lock(backend: str, path: str, timeout: float, mode: int) -> InterProcessLock:
+def make_lock(
+    backend: str,
+    path: str,
+    timeout: float,
+    mode: int = 0o666,
+    permissions: Permissions | None = None,
+) -> InterProcessLock:
+    """The lock *backend* on *path*, created with *permissions* (else *mode* and the umask)."""
     try:
         cls = BACKENDS[backend]
     except (KeyError, TypeError):
@@ -214,7 +233,7 @@ def make_lock(backend: str, path: str, timeout: float, mode: int) -> InterProces
             f"lock must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}"
         ) from None
     try:
-        return cls(path, timeout, mode)
+        return cls(path, timeout, permissions or Permissions(), mode)
     except ImportError as exc:
         raise ImportError(
             f"lock={backend!r} needs the {exc.name} package: pip install 'lockrotate[{backend}]'"

@@ -43,24 +43,27 @@ def timed_backups(
     names: Iterable[str],
     label_pattern: str,
     namer: Namer | None,
+    extension: str = "",
 ) -> list[str]:
-    """The rotated files of this log among *names* (bare file names), oldest first."""
+    """The rotated files of this log among *names* (bare file names), oldest first.
+
+    With an *extension* (compression), ``name + extension`` counts as the same file.
+    """
     folder, base_name = os.path.split(base_path)
+    own = re.compile(rf"{re.escape(base_name)}\.({label_pattern})(?:\.([1-9]\d*))?", re.ASCII)
+    stamp = re.compile(rf"({label_pattern})(?:\.([1-9]\d*))?(?!\d)", re.ASCII)
     found: list[tuple[str, int, str]] = []
-    if namer is None:
-        own = re.compile(rf"{re.escape(base_name)}\.({label_pattern})(?:\.([1-9]\d*))?", re.ASCII)
-        for name in names:
-            m = own.fullmatch(name)
+    for name in names:
+        bare = name[: -len(extension)] if extension and name.endswith(extension) else name
+        if namer is None:
+            m = own.fullmatch(bare)
             if m:
                 found.append((m[1], int(m[2] or 0), name))
-    else:
-        stamp = re.compile(rf"({label_pattern})(?:\.([1-9]\d*))?(?!\d)", re.ASCII)
-        for name in names:
-            for m in stamp.finditer(name):
-                default = timed(base_path, m[1], int(m[2] or 0))
-                if os.path.basename(namer(default)) == name:
-                    found.append((m[1], int(m[2] or 0), name))
-                    break
+            continue
+        for m in stamp.finditer(bare):
+            if os.path.basename(namer(timed(base_path, m[1], int(m[2] or 0)))) == bare:
+                found.append((m[1], int(m[2] or 0), name))
+                break
     found.sort()
     return [os.path.join(folder, name) for _, _, name in found]
 
@@ -70,3 +73,29 @@ def beyond_retention(oldest_first: list[str], keep: int) -> list[str]:
     if keep <= 0 or len(oldest_first) <= keep:
         return []
     return oldest_first[: len(oldest_first) - keep]
+
+
+def expired(
+    oldest_first: list[tuple[str, float, int]],
+    keep: int,
+    max_age: float | None,
+    max_total_bytes: int | None,
+    now: float,
+) -> list[str]:
+    """Which rotated files retention removes, given ``(path, mtime, size)`` oldest first.
+
+    Beyond the newest *keep* (0: no limit by count), older than *max_age* seconds, and then
+    the oldest until the rest together fit in *max_total_bytes*.
+    """
+    doomed = set(beyond_retention([path for path, _, _ in oldest_first], keep))
+    if max_age is not None:
+        doomed.update(path for path, mtime, _ in oldest_first if now - mtime > max_age)
+    if max_total_bytes is not None:
+        total = sum(size for path, _, size in oldest_first if path not in doomed)
+        for path, _, size in oldest_first:
+            if total <= max_total_bytes:
+                break
+            if path not in doomed:
+                doomed.add(path)
+                total -= size
+    return [path for path, _, _ in oldest_first if path in doomed]

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from ._locks import InterProcessLock, open_nofollow
+from ._permissions import Permissions
 from ._stats import HandlerStats
 from ._writer import AppendFile, Identity
 
@@ -50,17 +51,21 @@ class Coordinator:
     """Runs the protocol for one handler in one process, and owns that process's file."""
 
     def __init__(
-        self, base_path: str, lock: InterProcessLock, stats: HandlerStats, file_mode: int
+        self,
+        base_path: str,
+        lock: InterProcessLock,
+        stats: HandlerStats,
+        permissions: Permissions,
     ) -> None:
         self.base_path = base_path
         self.lock = lock
         self.stats = stats
-        self.file_mode = file_mode
+        self.permissions = permissions
         self.file: AppendFile | None = None
 
     def ensure_open(self, policy: Policy) -> AppendFile:
         if self.file is None:
-            self.file = AppendFile(self.base_path, self.file_mode)
+            self.file = AppendFile(self.base_path, self.permissions)
             policy._opened(self.file)
         return self.file
 
@@ -103,7 +108,7 @@ class Coordinator:
         if not (force or policy._due_locked(file, nbytes)):
             return file
         policy._rotate_locked(file)
-        fresh = AppendFile(self.base_path, self.file_mode)
+        fresh = AppendFile(self.base_path, self.permissions)
         file.close()
         self.file = fresh
         self.stats.rollovers += 1
@@ -121,7 +126,7 @@ class Coordinator:
         self.lock.close()
 
     def _adopt(self, policy: Policy) -> AppendFile:
-        fresh = AppendFile(self.base_path, self.file_mode)
+        fresh = AppendFile(self.base_path, self.permissions)
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1
@@ -141,13 +146,14 @@ class PeriodLedger:
 
     _WIDTH = 64
 
-    def __init__(self, path: str, mode: int) -> None:
+    def __init__(self, path: str, permissions: Permissions, mode: int) -> None:
         self.path = path
+        self.permissions = permissions
         self.mode = mode
 
     def read(self) -> tuple[Identity, int] | None:
         try:
-            fd = open_nofollow(self.path, self.mode)
+            fd = open_nofollow(self.path, self.permissions, self.mode)
         except OSError:
             return None
         try:
@@ -162,7 +168,7 @@ class PeriodLedger:
 
     def write(self, identity: Identity, period: int) -> None:
         line = f"{identity[0]} {identity[1]} {period}".ljust(self._WIDTH - 1) + "\n"
-        fd = open_nofollow(self.path, self.mode)
+        fd = open_nofollow(self.path, self.permissions, self.mode)
         try:
             os.pwrite(fd, line.encode("ascii"), 0)
         finally:

@@ -1,0 +1,372 @@
+"""What both handlers share: the write path, error reporting, retention and compression.
+
+The public classes in :mod:`lockrotate.handlers` only say when a file is due and what a
+rotated file is called; the rollover itself is :mod:`lockrotate._rollover`'s job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import datetime
+import errno
+import locale
+import logging
+import logging.handlers
+import os
+import time
+import weakref
+from collections.abc import Callable
+from typing import TypedDict
+
+from ._compress import Compressor, check_format, stale_temp_files
+from ._locks import DEFAULT_BACKEND, LockTimeout, make_lock
+from ._naming import expired, lock_stem
+from ._permissions import resolve
+from ._rollover import Coordinator, PeriodLedger
+from ._stats import HandlerStats
+from ._writer import AppendFile, Identity
+
+_RETRY_AFTER_FAILURE = 1.0
+_LIVE: weakref.WeakSet[SharedFileHandler] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for handler in list(_LIVE):
+        handler._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Options(TypedDict, total=False):
+    """The keyword-only options both handlers add to the stdlib's arguments."""
+
+    lock: str
+    lock_timeout: float
+    lock_dir: str | os.PathLike[str] | None
+    lock_every_write: bool
+    check_interval: float
+    compress: str | None
+    max_age: float | datetime.timedelta | None
+    max_total_bytes: int | None
+    chmod: int | None
+    owner: tuple[int | str, int | str] | None
+    clock: Callable[[], float]
+
+
+def count_arg(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, not {value}")
+    return value
+
+
+def _seconds(name: str, value: object, minimum: float) -> float:
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not value >= minimum:
+        raise ValueError(f"{name} must be at least {minimum:g}, not {value!r}")
+    return float(value)
+
+
+def _codec(encoding: str, errors: str) -> str:
+    name = locale.getpreferredencoding(False) if encoding == "locale" else encoding
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"encoding {encoding!r} is not a known codec") from None
+    try:
+        codecs.lookup_error(errors)
+    except LookupError:
+        raise ValueError(f"errors {errors!r} is not a known error handler") from None
+    return name
+
+
+class SharedFileHandler(logging.handlers.BaseRotatingHandler):
+    """A rotating file handler whose file many processes share; see the public subclasses."""
+
+    backupCount: int
+
+    def __init__(
+        self,
+        filename: str | os.PathLike[str],
+        encoding: str | None,
+        delay: bool,
+        errors: str | None,
+        *,
+        lock: str = DEFAULT_BACKEND,
+        lock_timeout: float = 1.0,
+        lock_dir: str | os.PathLike[str] | None = None,
+        lock_every_write: bool = False,
+        check_interval: float = 1.0,
+        compress: str | None = None,
+        max_age: float | datetime.timedelta | None = None,
+        max_total_bytes: int | None = None,
+        chmod: int | None = None,
+        owner: tuple[int | str, int | str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(f"filename must be a str or os.PathLike, not {filename!r}")
+        timeout = _seconds("lock_timeout", lock_timeout, 0.0)
+        interval = _seconds("check_interval", check_interval, 0.0)
+        self.max_age = None if max_age is None else _seconds("max_age", max_age, 0.0)
+        self.max_total_bytes = (
+            None if max_total_bytes is None else count_arg("max_total_bytes", max_total_bytes)
+        )
+        self.compress = check_format(compress)
+        if not callable(clock):
+            raise TypeError(f"clock must be a callable returning seconds, not {clock!r}")
+        self._clock = clock
+        permissions = resolve(chmod, owner)
+        super().__init__(filename, "a", encoding=encoding, delay=True, errors=errors)
+        self.delay = delay
+        self._codec = _codec(self.encoding or "locale", errors or "strict")
+        self._errors = errors or "strict"
+        folder = os.path.dirname(self.baseFilename)
+        if lock_dir is not None and not os.path.isdir(lock_dir):
+            raise ValueError(f"lock_dir {os.fspath(lock_dir)!r} is not an existing folder")
+        stem = lock_stem(self.baseFilename, None if lock_dir is None else os.fspath(lock_dir))
+        try:
+            lock_mode = os.stat(self.baseFilename).st_mode & 0o777
+        except OSError:
+            lock_mode = 0o666
+        self.stats = HandlerStats()
+        self.lock_file = stem + ".lock"
+        self._ledger = PeriodLedger(stem + ".period", permissions, lock_mode)
+        backend = make_lock(lock, self.lock_file, timeout, lock_mode, permissions)
+        self._coordinator = Coordinator(self.baseFilename, backend, self.stats, permissions)
+        self._compressor = (
+            None
+            if self.compress is None
+            else Compressor(
+                self.compress,
+                folder,
+                os.path.basename(self.baseFilename),
+                interval + 1.0,
+                permissions,
+                self._locate,
+                self._finish_compression,
+            )
+        )
+        self._strict = bool(lock_every_write)
+        self._check_interval = interval
+        self._next_check = 0.0
+        self._retry_at = 0.0
+        self._failing = False
+        _LIVE.add(self)
+        if not delay:
+            if not os.path.isdir(folder):
+                raise FileNotFoundError(
+                    errno.ENOENT, f"the folder of log file {self.baseFilename!r} does not exist"
+                )
+            self._coordinator.ensure_open(self)
+
+    # The write path ---------------------------------------------------------------------
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one record as one ``write()``; roll over first if the policy says so."""
+        try:
+            data = (self.format(record) + self.terminator).encode(self._codec, self._errors)
+            if self._strict:
+                self._emit_locked(data, record)
+                return
+            file = self._coordinator.file
+            if file is None or self._due(file, len(data)) or time.monotonic() >= self._next_check:
+                file = self._prepare(len(data), record)
+            file.write(data)
+            stats = self.stats
+            stats.records += 1
+            stats.bytes += len(data)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def _prepare(self, nbytes: int, record: logging.LogRecord) -> AppendFile:
+        """The slow path: open, follow an outside move, roll over; report failures once."""
+        coordinator = self._coordinator
+        now = time.monotonic()
+        try:
+            file = coordinator.ensure_open(self)
+            if now >= self._next_check:
+                self._next_check = now + self._check_interval
+                file = coordinator.follow(self)
+            if now >= self._retry_at and self._due(file, nbytes):
+                file = coordinator.roll(nbytes, self)
+        except Exception:
+            if coordinator.file is None:
+                raise
+            self._retry_at = now + _RETRY_AFTER_FAILURE
+            self._report_once(record)
+            return coordinator.file
+        self._failing = False
+        return file
+
+    def _emit_locked(self, data: bytes, record: logging.LogRecord) -> None:
+        """Strict mode: the lock is held around the write itself, for filesystems without
+        atomic ``O_APPEND`` (NFS)."""
+        coordinator = self._coordinator
+        try:
+            with coordinator.held():
+                coordinator.settle(len(data), self).write(data)
+        except LockTimeout:
+            self._report_once(record)
+            coordinator.ensure_open(self).write(data)
+        else:
+            self._failing = False
+        self.stats.records += 1
+        self.stats.bytes += len(data)
+
+    def _report_once(self, record: logging.LogRecord) -> None:
+        """Call from an ``except`` block: the first failure of a run goes to handleError."""
+        if not self._failing:
+            self._failing = True
+            self.handleError(record)
+
+    # Stdlib hooks ----------------------------------------------------------------------------
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:
+        """Whether *record* would trigger a rollover now (the stdlib's hook)."""
+        data = (self.format(record) + self.terminator).encode(self._codec, self._errors)
+        return self._due(self._coordinator.ensure_open(self), len(data))
+
+    def doRollover(self) -> None:
+        """Roll over now, unless another process just did (then its new file is used)."""
+        self.acquire()
+        try:
+            self._coordinator.roll(0, self, force=True)
+        finally:
+            self.release()
+
+    def rotate(self, source: str, dest: str) -> None:
+        """Move *source* to *dest* (or call ``rotator``); never replaces an existing file."""
+        if callable(self.rotator):
+            self.rotator(source, dest)
+            return
+        if os.path.lexists(dest):
+            raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a rotated file", dest)
+        os.rename(source, dest)
+
+    def close(self) -> None:
+        """Close the file; a compression in progress finishes, pending ones stay plain."""
+        if self._compressor is not None:
+            self._compressor.close()
+        self.acquire()
+        try:
+            self._coordinator.close()
+        finally:
+            _LIVE.discard(self)
+            self.release()
+            logging.Handler.close(self)
+
+    def _forked(self) -> None:
+        self.stats = self._coordinator.stats = HandlerStats()
+        if self._compressor is not None:
+            self._compressor = self._compressor.after_fork()
+
+    # Policy (lockrotate._rollover.Policy); subclasses fill these in ------------------------
+
+    def _due(self, file: AppendFile, nbytes: int) -> bool:
+        """Without the lock, cheaply: does the policy want a rollover before this write?"""
+        raise NotImplementedError
+
+    def _opened(self, file: AppendFile) -> None:
+        """The default: the file's own size is all the state there is."""
+
+    def _due_locked(self, file: AppendFile, nbytes: int) -> bool:
+        return self._due(file, nbytes)
+
+    def _rotate_locked(self, file: AppendFile) -> None:
+        self._move_base_locked()
+        self._tidy_locked()
+
+    def _started(self, file: AppendFile) -> None:
+        """The default: nothing to record about a new file."""
+
+    def _move_base_locked(self) -> None:
+        """Rename the base file to its rotated name (shifting older ones if the scheme does)."""
+        raise NotImplementedError
+
+    def _backups(self) -> list[str]:
+        """The rotated files of this log, compressed or not, oldest first."""
+        raise NotImplementedError
+
+    def _kept_by_count(self) -> int:
+        """How many rotated files ``backupCount`` keeps in retention (0: the scheme does it)."""
+        return 0
+
+    # Retention and compression ----------------------------------------------------------
+
+    def _compressing(self) -> Compressor | None:
+        """A user's ``rotator`` takes precedence over ``compress``."""
+        return None if callable(self.rotator) else self._compressor
+
+    def _tidy_locked(self) -> None:
+        """After a rollover, with the lock held: finish what a crash left, apply retention,
+        and queue the plain rotated files for compression."""
+        compressor = self._compressing()
+        if compressor is not None:
+            self._finish_interrupted(compressor)
+        entries = []
+        for path in self._backups():
+            with contextlib.suppress(FileNotFoundError):
+                st = os.lstat(path)
+                entries.append((path, st.st_mtime, st.st_size))
+        doomed = expired(
+            entries, self._kept_by_count(), self.max_age, self.max_total_bytes, self._clock()
+        )
+        for path in doomed:
+            os.remove(path)
+        if compressor is not None:
+            for path, _, _ in entries:
+                if path not in doomed and not path.endswith(compressor.extension):
+                    st = os.lstat(path)
+                    compressor.submit((st.st_dev, st.st_ino))
+
+    def _finish_interrupted(self, compressor: Compressor) -> None:
+        folder = os.path.dirname(self.baseFilename)
+        names = os.listdir(folder)
+        for name in stale_temp_files(names, compressor.temp_prefix()):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, name))
+        present = set(names)
+        for path in self._backups():
+            packed = path + compressor.extension
+            if not path.endswith(compressor.extension) and os.path.basename(packed) in present:
+                # Killed between putting the compressed copy in place and removing the source.
+                os.remove(path)
+
+    def _locate(self, identity: Identity) -> str | None:
+        for path in self._backups():
+            with contextlib.suppress(FileNotFoundError):
+                st = os.lstat(path)
+                if (st.st_dev, st.st_ino) == identity:
+                    return path
+        return None
+
+    def _finish_compression(self, identity: Identity, temp: str, nbytes: int) -> bool:
+        """Called by the compressor thread: put the compressed copy in place, with the lock."""
+        compressor = self._compressor
+        if compressor is None:
+            return False
+        self.acquire()
+        try:
+            with self._coordinator.held():
+                path = self._locate(identity)
+                if path is None or os.lstat(path).st_size != nbytes:
+                    return False
+                packed = path + compressor.extension
+                if os.path.lexists(packed):
+                    return False
+                os.rename(temp, packed)
+                os.remove(path)
+                return True
+        except LockTimeout:
+            return False
+        finally:
+            self.release()

@@ -1,0 +1,227 @@
+"""Compressing rotated files in the background, never while a writer may still append.
+
+A process that has not yet noticed a rollover can still append a record to the file that was
+just renamed. Every writer re-checks the base path at least every ``check_interval`` seconds,
+so once a rotated file has not been written for longer than that (plus a margin) nobody
+holds it for writing any more: only then is it compressed. The compressed copy is written
+under a temporary name and put in place by the handler with the lock held, after checking
+that the source did not grow meanwhile; the source is removed last. A process killed at any
+point leaves the plain file, or the finished compressed file, never a truncated one under the
+final name; a later rollover finishes what was left.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import lzma
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+from ._permissions import Permissions
+from ._writer import Identity
+
+EXTENSIONS = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+_CHUNK = 1 << 20
+_READ = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def check_format(compress: object) -> str | None:
+    """Validate ``compress``; a missing optional package is reported now, not at rollover."""
+    if compress is None:
+        return None
+    if compress not in EXTENSIONS:
+        raise ValueError(
+            f"compress must be one of {', '.join(EXTENSIONS)} or None, not {compress!r}"
+        )
+    if compress == "zstd":
+        try:
+            import zstandard  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "compress='zstd' needs the zstandard package: pip install 'lockrotate[zstd]'"
+            ) from None
+    return str(compress)
+
+
+def _writer(fmt: str, raw: IO[bytes]) -> Any:
+    if fmt == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)
+    if fmt == "bz2":
+        return bz2.BZ2File(raw, "wb")
+    if fmt == "xz":
+        return lzma.LZMAFile(raw, "wb")
+    import zstandard
+
+    return zstandard.ZstdCompressor().stream_writer(raw, closefd=False)
+
+
+def compress_fd(fmt: str, source: int, dest: int) -> int:
+    """Compress all of *source* into *dest* and make it durable; return the bytes read."""
+    total = 0
+    with os.fdopen(dest, "wb", closefd=False) as raw:
+        with _writer(fmt, raw) as packed:
+            while chunk := os.read(source, _CHUNK):
+                packed.write(chunk)
+                total += len(chunk)
+        raw.flush()
+        os.fsync(dest)
+    return total
+
+
+Locate = Callable[[Identity], "str | None"]
+Finish = Callable[[Identity, str, int], bool]
+
+
+class Compressor:
+    """One background thread per handler and process, started at the first job."""
+
+    def __init__(
+        self,
+        fmt: str,
+        folder: str,
+        log_name: str,
+        grace: float,
+        permissions: Permissions,
+        locate: Locate,
+        finish: Finish,
+    ) -> None:
+        self.fmt = fmt
+        self.extension = EXTENSIONS[fmt]
+        self.folder = folder
+        self.log_name = log_name
+        self.grace = grace
+        self.permissions = permissions
+        self._locate = locate
+        self._finish = finish
+        self._jobs: dict[Identity, float] = {}
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def temp_prefix(self) -> str:
+        """Temporary files are ``.<log>.<pid>.<random>.z``: hidden; a dead pid marks them stale."""
+        return f".{self.log_name}."
+
+    def submit(self, identity: Identity) -> None:
+        with self._wake:
+            if self._stopping:
+                return
+            self._jobs.setdefault(identity, 0.0)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"lockrotate-compress-{self.log_name}", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def close(self) -> None:
+        """Finish the compression in progress; leave the rest plain for a later rollover."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def after_fork(self) -> Compressor:
+        """The parent's thread does not exist in a child: start over with no jobs."""
+        return Compressor(
+            self.fmt,
+            self.folder,
+            self.log_name,
+            self.grace,
+            self.permissions,
+            self._locate,
+            self._finish,
+        )
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopping and not self._due_job():
+                    self._wake.wait(timeout=self._next_wait())
+                if self._stopping:
+                    return
+                identity = self._due_job()
+            if identity is not None:
+                self._attempt(identity)
+
+    def _due_job(self) -> Identity | None:
+        now = time.monotonic()
+        for identity, not_before in self._jobs.items():
+            if not_before <= now:
+                return identity
+        return None
+
+    def _next_wait(self) -> float | None:
+        if not self._jobs:
+            return None
+        return max(0.0, min(self._jobs.values()) - time.monotonic())
+
+    def _attempt(self, identity: Identity) -> None:
+        """Compress the file with *identity* if it has been still long enough."""
+        retry_in: float | None = None
+        try:
+            retry_in = self._compress(identity)
+        except OSError:
+            retry_in = self.grace
+        with self._wake:
+            if retry_in is None:
+                self._jobs.pop(identity, None)
+            else:
+                self._jobs[identity] = time.monotonic() + retry_in
+
+    def _compress(self, identity: Identity) -> float | None:
+        path = self._locate(identity)
+        if path is None:
+            return None
+        source = os.open(path, _READ)
+        try:
+            st = os.fstat(source)
+            if (st.st_dev, st.st_ino) != identity:
+                return 0.0  # shifted by a rollover between locate and open: look again
+            still = time.time() - st.st_mtime
+            if still < self.grace:
+                return self.grace - still
+            temp = os.path.join(
+                self.folder, f"{self.temp_prefix()}{os.getpid()}.{secrets.token_hex(6)}.z"
+            )
+            dest = self.permissions.create_new(temp, st.st_mode & 0o777)
+            try:
+                nbytes = compress_fd(self.fmt, source, dest)
+            except BaseException:
+                os.close(dest)
+                os.unlink(temp)
+                raise
+            os.close(dest)
+        finally:
+            os.close(source)
+        if not self._finish(identity, temp, nbytes):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            return self.grace if self._locate(identity) is not None else None
+        return None
+
+
+def stale_temp_files(folder_names: list[str], prefix: str) -> list[str]:
+    """Temporary compressed files left by processes that no longer exist."""
+    stale = []
+    for name in folder_names:
+        if not (name.startswith(prefix) and name.endswith(".z")):
+            continue
+        parts = name[len(prefix) : -2].split(".")
+        if len(parts) != 2 or not parts[0].isdigit():
+            continue
+        try:
+            os.kill(int(parts[0]), 0)
+        except ProcessLookupError:
+            stale.append(name)
+        except PermissionError:
+            continue
+    return stale
