@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from typing import Unpack
 
 from ._base import Options, SharedFileHandler, count_arg
@@ -57,21 +58,37 @@ class RotatingFileHandler(SharedFileHandler):
     def _due(self, file: AppendFile, nbytes: int) -> bool:
         return _size_due(file, nbytes, self._limit)
 
-    def _slot(self, index: int) -> list[str]:
-        """The names backup *index* has now: plain, compressed, or (after a crash) both."""
-        name = self.rotation_filename(numbered(self.baseFilename, index))
-        variants = [name] if self.compress is None else [name, name + self._extension()]
-        return [path for path in variants if os.path.lexists(path)]
-
     def _extension(self) -> str:
         compressor = self._compressor
         return "" if compressor is None else compressor.extension
 
+    def _slots(self) -> dict[int, list[str]]:
+        """Backup index -> the names it has now: plain, compressed, or (after a crash) both.
+
+        Without a ``namer`` one ``listdir`` finds them; with one, each index is probed, as the
+        stdlib does.
+        """
+        extension = self._extension()
+        slots: dict[int, list[str]] = {}
+        if self.namer is None:
+            folder, name = os.path.split(self.baseFilename)
+            own = re.compile(rf"{re.escape(name)}\.([1-9]\d*)(?:{re.escape(extension)})?")
+            for entry in sorted(os.listdir(folder)):
+                m = own.fullmatch(entry)
+                if m and int(m[1]) <= self.backupCount:
+                    slots.setdefault(int(m[1]), []).append(os.path.join(folder, entry))
+            return slots
+        for index in range(1, self.backupCount + 1):
+            path = self.rotation_filename(numbered(self.baseFilename, index))
+            variants = [path, path + extension] if extension else [path]
+            present = [variant for variant in variants if os.path.lexists(variant)]
+            if present:
+                slots[index] = present
+        return slots
+
     def _backups(self) -> list[str]:
-        found: list[str] = []
-        for index in range(self.backupCount, 0, -1):
-            found.extend(self._slot(index))
-        return found
+        slots = self._slots()
+        return [path for index in sorted(slots, reverse=True) for path in slots[index]]
 
     def _move_base_locked(self) -> None:
         """Shift the backups up by one, dropping the oldest, then move the base file to .1.
@@ -79,17 +96,19 @@ class RotatingFileHandler(SharedFileHandler):
         Only the run of backups that starts at .1 without a gap is shifted: a chain left
         half-shifted by a crash closes its gap instead of losing a file.
         """
-        slots: list[list[str]] = []
-        while len(slots) < self.backupCount and (present := self._slot(len(slots) + 1)):
-            slots.append(present)
-        if len(slots) == self.backupCount:
-            for path in slots.pop():
+        slots = self._slots()
+        run = 0
+        while run < self.backupCount and run + 1 in slots:
+            run += 1
+        if run == self.backupCount:
+            for path in slots[run]:
                 os.remove(path)
-        for index in range(len(slots), 0, -1):
-            for path in slots[index - 1]:
-                suffix = path[len(self.rotation_filename(numbered(self.baseFilename, index))) :]
-                target = self.rotation_filename(numbered(self.baseFilename, index + 1)) + suffix
-                os.rename(path, target)
+            run -= 1
+        for index in range(run, 0, -1):
+            name = self.rotation_filename(numbered(self.baseFilename, index))
+            target = self.rotation_filename(numbered(self.baseFilename, index + 1))
+            for path in slots[index]:
+                os.rename(path, target + path[len(name) :])
         self.rotate(self.baseFilename, self.rotation_filename(numbered(self.baseFilename, 1)))
 
 

@@ -1,0 +1,217 @@
+"""Compression: every record survives it, lagging writers included, and a crash at any step."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import lockrotate
+import lockrotate._base
+import lockrotate._compress
+from lockrotate._base import SharedFileHandler
+from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
+from lockrotate.bench.workload import Workload, run
+
+FORMATS = ["gzip", "bz2", "xz", "zstd"]
+EXT = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+WAIT = 30.0
+
+
+def logger_for(handler: logging.Handler, name: str) -> logging.Logger:
+    logger = logging.getLogger(f"test_compress.{name}.{id(handler)}")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
+def plain_backups(folder: Path) -> list[str]:
+    return [
+        f for f in log_files(str(folder), "app.log") if not f.endswith(("app.log", *EXT.values()))
+    ]
+
+
+def finish_compression(folder: Path, **options: object) -> None:
+    """A later rollover compresses what was left plain; wait for its background thread."""
+    handler = lockrotate.RotatingFileHandler(
+        str(folder / "app.log"), maxBytes=1, backupCount=10_000, check_interval=0, **options
+    )
+    try:
+        handler.doRollover()
+        deadline = time.monotonic() + WAIT
+        while plain_backups(folder) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        handler.close()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_record_survives_compression(tmp_path: Path, fmt: str) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    factory = functools.partial(
+        lockrotate.RotatingFileHandler,
+        maxBytes=8_000,
+        backupCount=10_000,
+        compress=fmt,
+        check_interval=0.05,
+    )
+    result = run(
+        Workload(4, 2, 300, 100, "fork", pace=0.002), factory, str(folder), str(tmp_path / "r")
+    )
+    finish_compression(folder, compress=fmt)
+    files = log_files(str(folder), "app.log")
+    report = verify(files, result.expected)
+    assert result.handler_errors == 0
+    assert report.ok, report.examples
+    packed = [f for f in files if f.endswith(EXT[fmt])]
+    assert len(packed) >= 10
+    assert plain_backups(folder) == []
+    assert not [n for n in os.listdir(folder) if n.endswith(".z")], "temporary file left"
+
+
+def test_a_lagging_writers_record_is_in_the_compressed_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    lagging = lockrotate.RotatingFileHandler(path, maxBytes=10_000, backupCount=5)
+    roller = lockrotate.RotatingFileHandler(
+        path, maxBytes=10_000, backupCount=5, compress="gzip", check_interval=0.2
+    )
+    slow = logger_for(lagging, "lagging")
+    slow.info(record_text("lagging", 0))
+    roller.doRollover()
+    # The lagging process has not looked at the base path since: it appends to the file
+    # that was just renamed to app.log.1, which is exactly what compression must wait for.
+    slow.info(record_text("lagging", 1))
+    assert lagging.stats.adopted == 0
+    deadline = time.monotonic() + WAIT
+    while not os.path.exists(path + ".1.gz") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    roller.close()
+    lagging.close()
+    assert not os.path.exists(path + ".1")
+    report = verify([path + ".1.gz"], {"lagging": 2})
+    assert report.ok, report.examples
+
+
+def test_close_leaves_pending_files_plain_and_whole(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    handler = lockrotate.RotatingFileHandler(path, maxBytes=10_000, backupCount=5, compress="xz")
+    logger_for(handler, "close").info(record_text("w", 0))
+    handler.doRollover()
+    handler.close()
+    assert sorted(os.listdir(tmp_path)) == [".app.log.lock", "app.log", "app.log.1"]
+    assert verify([path + ".1"], {"w": 1}).ok
+
+
+def test_a_user_rotator_takes_precedence(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    handler = lockrotate.RotatingFileHandler(path, maxBytes=10_000, backupCount=5, compress="gzip")
+    calls: list[tuple[str, str]] = []
+
+    def rotator(source: str, dest: str) -> None:
+        calls.append((source, dest))
+        os.rename(source, dest)
+
+    handler.rotator = rotator
+    logger_for(handler, "rotator").info(record_text("w", 0))
+    handler.doRollover()
+    handler.close()
+    assert calls == [(path, path + ".1")]
+    assert os.path.exists(path + ".1")
+
+
+def test_backup_count_counts_compressed_files(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    handler = lockrotate.TimedRotatingFileHandler(
+        path, when="S", backupCount=2, maxBytes=150, compress="gzip", check_interval=0
+    )
+    logger = logger_for(handler, "count")
+    for seq in range(8):
+        logger.info(record_text("w", seq))
+    deadline = time.monotonic() + WAIT
+    while plain_backups(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    handler.close()
+    rotated = [f for f in log_files(str(tmp_path), "app.log") if not f.endswith("app.log")]
+    assert len(rotated) == 2
+    assert all(f.endswith(".gz") for f in rotated)
+
+
+# A process killed at each step of compression --------------------------------------------
+
+
+def _kill_self(*_: object, **__: object) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _half_written(fmt: str, source: int, dest: int) -> int:
+    os.write(dest, b"\x1f\x8b half of a compressed file")
+    _kill_self()
+    return 0
+
+
+def _remove_then_die(path: str) -> None:
+    _kill_self()
+
+
+Inject = Callable[[pytest.MonkeyPatch, SharedFileHandler], None]
+STEPS: dict[str, Inject] = {
+    "while compressing": lambda mp, h: mp.setattr(
+        lockrotate._compress, "compress_fd", _half_written
+    ),
+    "before putting it in place": lambda mp, h: mp.setattr(h._compressor, "_finish", _kill_self),
+    "after putting it in place, before removing the source": lambda mp, h: mp.setattr(
+        lockrotate._base.os, "remove", _remove_then_die
+    ),
+}
+
+
+def _rollover_then_die(folder: str, step: str) -> None:
+    handler = lockrotate.RotatingFileHandler(
+        os.path.join(folder, "app.log"),
+        maxBytes=10_000,
+        backupCount=5,
+        compress="gzip",
+        check_interval=0,
+    )
+    logger = logger_for(handler, "victim")
+    for seq in range(50):
+        logger.info(record_text("victim", seq))
+    handler.doRollover()
+    with pytest.MonkeyPatch.context() as mp:
+        STEPS[step](mp, handler)
+        time.sleep(WAIT)  # the compressor thread kills us before this ends
+    os._exit(3)
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_killed_during_compression(tmp_path: Path, step: str) -> None:
+    proc = multiprocessing.get_context("fork").Process(
+        target=_rollover_then_die, args=(str(tmp_path), step)
+    )
+    proc.start()
+    proc.join(WAIT + 10)
+    assert proc.exitcode == -signal.SIGKILL
+    # Nothing under a final name is truncated, and nothing is lost.
+    for name in os.listdir(tmp_path):
+        if name.endswith(".gz"):
+            read_bytes(str(tmp_path / name))
+    files = log_files(str(tmp_path), "app.log")
+    report = verify(files, {"victim": 50})
+    assert report.lost == 0 and report.torn == 0, report.examples
+    # A later rollover finishes the job.
+    finish_compression(tmp_path, compress="gzip")
+    names = sorted(os.listdir(tmp_path))
+    assert "app.log.2.gz" in names
+    assert "app.log.2" not in names
+    assert not [n for n in names if n.endswith(".z")]
+    final = verify(log_files(str(tmp_path), "app.log"), {"victim": 50})
+    assert final.ok, final.examples
