@@ -107,36 +107,74 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     work = bench.add_argument_group("workload")
-    work.add_argument("--procs", type=_procs, default=[1, 4], metavar="N,N,...",
-                      help="process counts, one run per count")
-    work.add_argument("--start", choices=START_METHODS, default="spawn",
-                      help="how workers start (inherit: the parent builds the handler, forks)")
+    work.add_argument(
+        "--procs",
+        type=_procs,
+        default=[1, 4],
+        metavar="N,N,...",
+        help="process counts, one run per count",
+    )
+    work.add_argument(
+        "--start",
+        choices=START_METHODS,
+        default="spawn",
+        help="how workers start (inherit: the parent builds the handler, forks)",
+    )
     work.add_argument("--threads", type=_positive, default=1, help="threads per process")
     amount = work.add_mutually_exclusive_group()
-    amount.add_argument("--records", type=_positive,
-                        help="records per thread (default: --total split over all threads)")
-    amount.add_argument("--total", type=_positive,
-                        help=f"records per run, split over every thread [{DEFAULT_TOTAL}]")
+    amount.add_argument(
+        "--records",
+        type=_positive,
+        help="records per thread (default: --total split over all threads)",
+    )
+    amount.add_argument(
+        "--total",
+        type=_positive,
+        help=f"records per run, split over every thread [{DEFAULT_TOTAL}]",
+    )
     amount.add_argument("--seconds", type=_seconds, help="run each thread for this long")
-    work.add_argument("--record-size", type=_positive, default=100, metavar="BYTES",
-                      help="bytes per record, newline included")
-    work.add_argument("--repeat", type=_positive, default=1,
-                      help="runs of each contender; the table shows the fastest")
+    work.add_argument(
+        "--record-size",
+        type=_positive,
+        default=100,
+        metavar="BYTES",
+        help="bytes per record, newline included",
+    )
+    work.add_argument(
+        "--repeat",
+        type=_positive,
+        default=1,
+        help="runs of each contender; the table shows the fastest",
+    )
     rotation = bench.add_argument_group("rotation")
-    rotation.add_argument("--max-bytes", type=_size, metavar="SIZE",
-                          help="size rotation (0: none) "
-                               f"[{DEFAULT_MAX_BYTES} unless --when is given alone]")
+    rotation.add_argument(
+        "--max-bytes",
+        type=_size,
+        metavar="SIZE",
+        help=f"size rotation (0: none) [{DEFAULT_MAX_BYTES} unless --when is given alone]",
+    )
     rotation.add_argument("--when", type=_when, help="time rotation, as in the stdlib (S, M...)")
     rotation.add_argument("--interval", type=_positive, default=1, help="with --when")
-    rotation.add_argument("--backup-count", type=_positive, default=1000,
-                          help="kept rotated files; fewer than a run makes loses records")
+    rotation.add_argument(
+        "--backup-count",
+        type=_positive,
+        default=1000,
+        help="kept rotated files; fewer than a run makes loses records",
+    )
     out = bench.add_argument_group("contenders and output")
-    out.add_argument("--contenders", type=_names, metavar="NAME,...",
-                     help=f"from {', '.join(CONTENDERS)}, or all "
-                          "(default: those that fit the rotation asked for)")
+    out.add_argument(
+        "--contenders",
+        type=_names,
+        metavar="NAME,...",
+        help=f"from {', '.join(CONTENDERS)}, or all "
+        "(default: those that fit the rotation asked for)",
+    )
     out.add_argument("--json", metavar="FILE", help="write every figure to FILE")
-    out.add_argument("--chart", metavar="FILE.png",
-                     help="plot throughput against processes (needs lockrotate[chart])")
+    out.add_argument(
+        "--chart",
+        metavar="FILE.png",
+        help="plot throughput against processes (needs lockrotate[chart])",
+    )
     out.add_argument("--dir", metavar="DIR", help="where to make the temporary folder")
     out.add_argument("--keep", action="store_true", help="keep the log files and say where")
     out.add_argument("--plain", action="store_true", help="plain text even if rich is there")
@@ -146,8 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _workload(args: argparse.Namespace, procs: int) -> Workload:
     if args.seconds is not None:
-        return Workload(procs, args.threads, 0, args.record_size, args.start,
-                        seconds=args.seconds)
+        return Workload(procs, args.threads, 0, args.record_size, args.start, seconds=args.seconds)
     records = args.records
     if records is None:
         records = max(1, (args.total or DEFAULT_TOTAL) // (procs * args.threads))
@@ -245,8 +282,10 @@ class _Progress:
             self._bar.update(self._task, advance=1)
             self._bar.refresh()
             return
-        result = "could not run" if m is None else (
-            f"{m.records_per_s:,.0f} records/s, " + ("ok" if m.ok else "FAILED the check")
+        result = (
+            "could not run"
+            if m is None
+            else (f"{m.records_per_s:,.0f} records/s, " + ("ok" if m.ok else "FAILED the check"))
         )
         print(f"[{self._done}/{self._total}] {what}: {result}", file=sys.stderr, flush=True)
 
@@ -401,11 +440,10 @@ def _rows(measurements: list[Measurement], factories: dict[str, Any]) -> list[di
     for m in measurements:
         groups.setdefault((m.procs, m.contender), []).append(m)
     order = {name: i for i, name in enumerate(factories)}
-    rows = [
-        summarize(groups[key]) for key in sorted(groups, key=lambda k: (k[0], order[k[1]]))
-    ]
-    ceiling = {row["procs"]: row["records_per_s"] for row in rows
-               if row["contender"] == "filehandler"}
+    rows = [summarize(groups[key]) for key in sorted(groups, key=lambda k: (k[0], order[k[1]]))]
+    ceiling = {
+        row["procs"]: row["records_per_s"] for row in rows if row["contender"] == "filehandler"
+    }
     for row in rows:
         base = ceiling.get(row["procs"])
         row["ratio"] = row["records_per_s"] / base if base else None
