@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import gc
@@ -135,6 +136,22 @@ def test_a_child_dropping_an_inherited_lock_keeps_the_parents_hold(
     assert run_in_child(lambda: try_once(lock_path, backend)) == TIMED_OUT
     holder[0].release()  # type: ignore[attr-defined]
     assert run_in_child(lambda: try_once(lock_path, backend)) == ACQUIRED
+
+
+def test_a_stray_release_in_the_child_keeps_the_parents_hold(backend: str, lock_path: str) -> None:
+    """The child never acquired: its release() must not unlock the descriptor it shares."""
+    lock = make_lock(backend, lock_path, SHORT)
+    lock.acquire()
+
+    def child_releases() -> int:
+        with contextlib.suppress(Exception):
+            lock.release()
+        return 0
+
+    assert run_in_child(child_releases) == 0
+    assert run_in_child(lambda: try_once(lock_path, backend)) == TIMED_OUT
+    lock.release()
+    lock.close()
 
 
 def test_a_lock_built_before_fork_works_in_the_child(backend: str, lock_path: str) -> None:
