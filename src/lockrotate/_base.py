@@ -10,6 +10,7 @@ import codecs
 import contextlib
 import datetime
 import errno
+import io
 import locale
 import logging
 import logging.handlers
@@ -125,7 +126,8 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         permissions = resolve(chmod, owner)
         super().__init__(filename, "a", encoding=encoding, delay=True, errors=errors)
         self.delay = delay
-        self._codec = _codec(self.encoding or "locale", errors or "strict")
+        self.encoding = io.text_encoding(encoding)
+        self._codec = _codec(self.encoding, errors or "strict")
         self._errors = errors or "strict"
         folder = os.path.dirname(self.baseFilename)
         if lock_dir is not None and not os.path.isdir(lock_dir):

@@ -87,7 +87,9 @@ class InterProcessLock(ABC):
             pause = min(pause * 2, _LONGEST_PAUSE, deadline - now)
 
     def release(self) -> None:
-        self._unlock()
+        """Let go; a copy inherited through fork() never releases the parent's hold."""
+        if self._owner_pid == os.getpid():
+            self._unlock()
 
     def close(self) -> None:
         if self._owner_pid == os.getpid():

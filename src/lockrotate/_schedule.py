@@ -1,10 +1,12 @@
 """When a timed log rolls over: boundaries that every process computes alike.
 
-A boundary is an instant whose wall-clock reading (local time unless ``utc``), counted from
-the epoch and shifted by a phase (``atTime``, the weekday), is a whole multiple of the
-interval. Two processes started at different moments therefore share every boundary, and a
-daylight-saving change moves the wall clock, not the rule: each boundary that really occurs
-is met exactly once.
+For S, M and H, a boundary is an instant whose wall-clock reading (local time unless
+``utc``), counted from the epoch, is a whole multiple of the interval: every real hour of a
+daylight-saving change is met once. For periods of whole days (D, midnight, W0-W6), a
+boundary is the first instant at which the wall clock reads the rollover time (midnight or
+``atTime``) on a day whose number since the epoch is aligned to the interval: once a
+calendar day, whether that time is repeated or skipped by the change. Two processes started at
+different moments therefore share every boundary.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class TimeSchedule:
 
     def next_boundary(self, t: float) -> int:
         """The first boundary strictly after *t*."""
+        if self.length % DAY == 0:
+            return self._next_day_boundary(t)
         offset = self.offset
         start = math.floor(t)
         before = offset(start)
@@ -67,6 +71,8 @@ class TimeSchedule:
 
     def period_start(self, t: float) -> int:
         """The last boundary at or before *t*: the start of the period *t* belongs to."""
+        if self.length % DAY == 0:
+            return self._day_period_start(t)
         offset = self.offset
         end = math.floor(t)
         now = offset(end)
@@ -81,6 +87,37 @@ class TimeSchedule:
         """The date-and-time text a rotated file of that period carries (the stdlib's format)."""
         stamp = time.gmtime(period_start) if self.utc else time.localtime(period_start)
         return time.strftime(self.suffix, stamp)
+
+    def _day_boundary(self, day: int) -> int:
+        """The first instant the wall clock reads the rollover time on *day* (or after it)."""
+        offset = self.offset
+        wall = day * DAY + self.phase % DAY
+        candidates = {wall - o for o in (offset(wall - DAY), offset(wall), offset(wall + DAY))}
+        real = [t for t in candidates if t + offset(t) == wall]
+        if real:
+            return min(real)
+        # The clock jumps over that time today: the jump itself is the boundary.
+        low = min(candidates)
+        return self._change_between(low, max(candidates), offset(low))
+
+    def _wall_day(self, t: int) -> int:
+        return (t + self.offset(t)) // DAY
+
+    def _next_day_boundary(self, t: float) -> int:
+        step = self.length // DAY
+        day = self._wall_day(math.floor(t)) - 1
+        day -= (day - self.phase // DAY) % step
+        while (boundary := self._day_boundary(day)) <= t:
+            day += step
+        return boundary
+
+    def _day_period_start(self, t: float) -> int:
+        step = self.length // DAY
+        day = self._wall_day(math.floor(t)) + 1
+        day -= (day - self.phase // DAY) % step
+        while (boundary := self._day_boundary(day)) > t:
+            day -= step
+        return boundary
 
     def _next_aligned(self, t: int, offset: int) -> int:
         return t - (t + offset - self.phase) % self.length + self.length
@@ -113,7 +150,8 @@ def make_schedule(
         if len(key) != 2 or key[1] not in "0123456":
             raise ValueError(f"when={when!r}: a weekly rollover is 'W0' (Monday) to 'W6' (Sunday)")
         length = 7 * DAY
-        phase = (int(key[1]) - _EPOCH_WEEKDAY) % 7 * DAY
+        # As the stdlib: without atTime, at the midnight that ends the weekday.
+        phase = (int(key[1]) - _EPOCH_WEEKDAY + (at_time is None)) % 7 * DAY
         label_key = "D"
     elif key in _UNIT:
         length = _UNIT[key] * interval

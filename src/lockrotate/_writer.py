@@ -30,7 +30,7 @@ class AppendFile:
     buffer and nothing to flush; a short write is finished before ``write`` returns.
     """
 
-    __slots__ = ("fd", "identity", "path")
+    __slots__ = ("fd", "identity", "path", "torn")
 
     def __init__(self, path: str, permissions: Permissions | None = None) -> None:
         self.path = path
@@ -44,11 +44,25 @@ class AppendFile:
             os.close(self.fd)
             raise
         self.identity: Identity = (st.st_dev, st.st_ino)
+        self.torn = False
 
     def write(self, data: bytes) -> None:
+        """Write *data* whole, finishing a short write.
+
+        If the rest of a short write is refused (disk full, file size limit), the piece that
+        did land has no line end: the next record then starts with one, so that it, at least,
+        stays whole on its own line.
+        """
+        if self.torn:
+            data = b"\n" + data
         written = os.write(self.fd, data)
-        while written < len(data):
-            written += os.write(self.fd, data[written:])
+        try:
+            while written < len(data):
+                written += os.write(self.fd, data[written:])
+        except OSError:
+            self.torn = True
+            raise
+        self.torn = False
 
     def size(self) -> int:
         """The shared file's real size, whoever wrote it.

@@ -193,7 +193,9 @@ class TimedRotatingFileHandler(SharedFileHandler):
 
     def _due_locked(self, file: AppendFile, nbytes: int) -> bool:
         current = self._schedule.period_start(self._clock())
-        self._opened(file)
+        known = self._ledger.period_of(file)
+        if known is not None:
+            self._enter_period(known)
         if file.size() == 0 or current < self._period:
             # Nothing to rotate, or the clock went back: the file now belongs to this period.
             if self._period != current:

@@ -300,7 +300,9 @@ def _consoles(plain: bool) -> tuple[Any, Any]:
     out = Console()
     if not out.is_terminal:
         out = Console(width=200)
-    return out, Console(stderr=True)
+    err = Console(stderr=True)
+    # A bar redrawn into a file or a pipe is noise: one plain line per run reads better there.
+    return out, err if err.is_terminal else None
 
 
 def _versions() -> dict[str, str | None]:
