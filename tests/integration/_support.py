@@ -57,21 +57,30 @@ class Server:
 
     @classmethod
     def start(
-        cls, argv: Sequence[str], stderr_path: str, pass_fds: Sequence[int] = (), **kw: object
+        cls,
+        argv: Sequence[str],
+        stderr_path: str,
+        pass_fds: Sequence[int] = (),
+        stdout_path: str | None = None,
+        **kw: object,
     ) -> Server:
-        err = open(stderr_path, "wb")  # noqa: SIM115
-        try:
+        """Start *argv*; its stdout is a pipe to read from, or the file *stdout_path*."""
+        with contextlib.ExitStack() as files:
+            err = files.enter_context(open(stderr_path, "wb"))
+            out = (
+                subprocess.PIPE
+                if stdout_path is None
+                else files.enter_context(open(stdout_path, "wb"))
+            )
             proc = subprocess.Popen(
                 argv,
-                stdout=subprocess.PIPE,
+                stdout=out,
                 stderr=err,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 pass_fds=pass_fds,
                 **kw,  # type: ignore[call-overload]
             )
-        finally:
-            err.close()
         return cls(proc, stderr_path)
 
     def read_line(self, timeout: float = STARTUP_TIMEOUT) -> str:
@@ -115,6 +124,25 @@ def get(port: int, path: str) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def lines_in(path: str) -> int:
+    with open(path, "rb") as f:
+        return f.read().count(b"\n")
+
+
+def wait_for_lines(path: str, want: int, quiet: float = 2.0, timeout: float = 30.0) -> int:
+    """Wait until *path* has *want* lines, or stops growing for *quiet* seconds."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while True:
+        count = lines_in(path) if os.path.exists(path) else 0
+        now = time.monotonic()
+        if count != last:
+            last, since = count, now
+        if count >= want or now - since >= quiet or now >= deadline:
+            return count
+        time.sleep(0.1)
 
 
 def wait_healthy(port: int, server: Server, timeout: float = STARTUP_TIMEOUT) -> None:

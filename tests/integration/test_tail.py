@@ -1,0 +1,99 @@
+"""Tails that follow the base name across rotations: GNU ``tail -F`` and rsyslog ``imfile``.
+
+Each one runs from before the first record until it has caught up, and only what it
+printed is verified. Two tools lose lines by their design, and the tests measure it:
+``tail -F`` skips whole files when the log rolls over faster than it looks at the name
+again, and imfile in ``polling`` mode skips what was rotated away between two polls.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+from collections.abc import Callable
+
+import lockrotate
+from lockrotate.bench.verify import Report
+from lockrotate.bench.workload import Workload, run
+
+from ._support import Server, check, wait_for_lines
+
+WORKLOAD = Workload(procs=3, threads=1, seconds=4.0, pace=0.0005, start="fork")
+
+
+def follow(argv: list[str], folder: str, scratch: str, max_bytes: int, name: str) -> Report:
+    """Write with rollovers every second (and every *max_bytes*) while *argv* follows."""
+    out = os.path.join(scratch, "followed.log")
+    factory = functools.partial(lockrotate.TimedRotatingFileHandler, when="S", maxBytes=max_bytes)
+    server = Server.start(argv, os.path.join(scratch, "tool.err"), stdout_path=out)
+    try:
+        result = run(WORKLOAD, factory, folder, os.path.join(scratch, "results"))
+        wait_for_lines(out, result.records)
+    finally:
+        server.stop(signal.SIGTERM)
+    assert result.crashed == [] and result.handler_errors == 0
+    rotated = check(f"{name}: files written", folder, "app.log", result.expected)
+    assert rotated.ok, rotated.examples
+    assert rotated.files >= 4, "too few rollovers to prove anything"
+    return check(name, scratch, "followed.log", result.expected)
+
+
+def tail_argv(need_tool: Callable[[str], str], folder: str) -> list[str]:
+    return [need_tool("tail"), "-F", "-n", "+1", "-s", "0.1", os.path.join(folder, "app.log")]
+
+
+def test_tail_follows_every_second(
+    need_tool: Callable[[str], str], folder: str, scratch: str
+) -> None:
+    argv = tail_argv(need_tool, folder)
+    report = follow(argv, folder, scratch, 0, "tail -F, 1 rollover/s")
+    assert report.ok, report.examples
+
+
+def test_tail_skips_files_when_rolling_fast(
+    need_tool: Callable[[str], str], folder: str, scratch: str
+) -> None:
+    # About 20 rollovers a second: more than tail -F keeps up with.
+    argv = tail_argv(need_tool, folder)
+    report = follow(argv, folder, scratch, 20000, "tail -F, ~20 rollovers/s")
+    assert (report.torn, report.duplicated, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
+    assert report.found + report.lost == report.expected
+
+
+def rsyslog_argv(
+    need_tool: Callable[[str], str], folder: str, scratch: str, mode: str
+) -> list[str]:
+    rsyslogd = need_tool("rsyslogd")
+    work = os.path.join(scratch, "rsyslog")
+    os.mkdir(work)
+    conf = os.path.join(scratch, "rsyslog.conf")
+    with open(conf, "w") as f:
+        f.write(
+            f'global(workDirectory="{work}")\n'
+            f'module(load="imfile" mode="{mode}" PollingInterval="1")\n'
+            'template(name="raw" type="string" string="%msg%\\n")\n'
+            'ruleset(name="out") {\n'
+            '    action(type="omfile" file="/dev/stdout" template="raw")\n'
+            "}\n"
+            f'input(type="imfile" File="{os.path.join(folder, "app.log")}" Tag="app"\n'
+            '      ruleset="out" freshStartTail="off")\n'
+        )
+    return [rsyslogd, "-n", "-f", conf, "-i", os.path.join(scratch, "rsyslogd.pid")]
+
+
+def test_rsyslog_imfile_inotify_follows_fast_rollovers(
+    need_tool: Callable[[str], str], folder: str, scratch: str
+) -> None:
+    argv = rsyslog_argv(need_tool, folder, scratch, "inotify")
+    report = follow(argv, folder, scratch, 20000, "rsyslog imfile inotify, ~20 rollovers/s")
+    assert report.ok, report.examples
+
+
+def test_rsyslog_imfile_polling_skips_rotated_files(
+    need_tool: Callable[[str], str], folder: str, scratch: str
+) -> None:
+    argv = rsyslog_argv(need_tool, folder, scratch, "polling")
+    report = follow(argv, folder, scratch, 0, "rsyslog imfile polling, 1 rollover/s")
+    assert (report.torn, report.duplicated, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
+    assert report.found + report.lost == report.expected
