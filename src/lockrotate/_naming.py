@@ -49,6 +49,23 @@ def timed_backups(
 
     With an *extension* (compression), ``name + extension`` counts as the same file.
     """
+    return [path for _, _, path in timed_entries(base_path, names, label_pattern, namer, extension)]
+
+
+def next_counter(entries: list[tuple[str, int, str]], label: str) -> int:
+    """The counter for one more file of period *label*: after every one there, even if
+    retention removed some before them, so that names keep the files' order."""
+    return max((counter + 1 for lab, counter, _ in entries if lab == label), default=0)
+
+
+def timed_entries(
+    base_path: str,
+    names: Iterable[str],
+    label_pattern: str,
+    namer: Namer | None,
+    extension: str = "",
+) -> list[tuple[str, int, str]]:
+    """``(label, counter, path)`` of this log's rotated files among *names*, oldest first."""
     folder, base_name = os.path.split(base_path)
     own = re.compile(rf"{re.escape(base_name)}\.({label_pattern})(?:\.([1-9]\d*))?", re.ASCII)
     stamp = re.compile(rf"({label_pattern})(?:\.([1-9]\d*))?(?!\d)", re.ASCII)
@@ -65,7 +82,7 @@ def timed_backups(
                 found.append((m[1], int(m[2] or 0), name))
                 break
     found.sort()
-    return [os.path.join(folder, name) for _, _, name in found]
+    return [(label, counter, os.path.join(folder, name)) for label, counter, name in found]
 
 
 def beyond_retention(oldest_first: list[str], keep: int) -> list[str]:

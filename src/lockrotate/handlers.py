@@ -13,7 +13,7 @@ import re
 from typing import Unpack
 
 from ._base import Options, SharedFileHandler, count_arg
-from ._naming import beyond_retention, numbered, timed, timed_backups
+from ._naming import beyond_retention, next_counter, numbered, timed, timed_entries
 from ._schedule import ext_match, make_schedule
 from ._writer import AppendFile
 
@@ -159,15 +159,18 @@ class TimedRotatingFileHandler(SharedFileHandler):
         """The rotated files of this log beyond ``backupCount``, oldest first."""
         return beyond_retention(self._backups(), self.backupCount)
 
-    def _backups(self) -> list[str]:
+    def _entries(self) -> list[tuple[str, int, str]]:
         compressor = self._compressor
-        return timed_backups(
+        return timed_entries(
             self.baseFilename,
             os.listdir(os.path.dirname(self.baseFilename)),
             self._schedule.label_pattern,
             self.namer,
             "" if compressor is None else compressor.extension,
         )
+
+    def _backups(self) -> list[str]:
+        return [path for _, _, path in self._entries()]
 
     def _kept_by_count(self) -> int:
         return self.backupCount
@@ -207,13 +210,13 @@ class TimedRotatingFileHandler(SharedFileHandler):
     def _move_base_locked(self) -> None:
         label = self._schedule.label(self._period)
         extension = "" if self._compressor is None else self._compressor.extension
-        for counter in range(1_000_000):
+        counter = next_counter(self._entries(), label)
+        while True:
             dest = self.rotation_filename(timed(self.baseFilename, label, counter))
-            taken = os.path.lexists(dest) or bool(extension and os.path.lexists(dest + extension))
-            if not taken:
+            if not (os.path.lexists(dest) or (extension and os.path.lexists(dest + extension))):
                 self.rotate(self.baseFilename, dest)
                 return
-        raise FileExistsError(f"every name for {self.baseFilename} in period {label} is taken")
+            counter += 1  # a name this log's scheme does not recognise as its own: keep it
 
     def _started(self, file: AppendFile) -> None:
         period = self._schedule.period_start(self._clock())

@@ -1,0 +1,146 @@
+"""Retention by count, age and total size, with a controlled clock; foreign files untouched."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lockrotate
+from conftest import FakeClock
+from lockrotate._naming import expired
+from lockrotate.bench.verify import record_text
+
+FOREIGN = [
+    "app.log.bak",
+    "app.log.conf",
+    "app.log2.1",
+    "app.log.1.bak",
+    "app.log.2024-01-01.bak",
+    "other.log.1",
+    "other.log.2024-01-01_00-00-00",
+]
+
+
+def plant(folder: Path) -> None:
+    for name in FOREIGN:
+        (folder / name).write_text("not ours\n")
+
+
+def assert_foreign_untouched(folder: Path) -> None:
+    for name in FOREIGN:
+        assert (folder / name).read_text() == "not ours\n", name
+
+
+def log_n(handler: logging.Handler, writer: str, count: int) -> None:
+    logger = logging.getLogger(f"test_retention.{id(handler)}")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for seq in range(count):
+        logger.info(record_text(writer, seq))
+
+
+def rotated(folder: Path) -> list[str]:
+    return sorted(
+        name for name in os.listdir(folder) if name.startswith("app.log.") and name not in FOREIGN
+    )
+
+
+def test_max_age_removes_old_rotated_files_at_the_next_rollover(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.RotatingFileHandler(
+        str(tmp_path / "app.log"), maxBytes=250, backupCount=50, max_age=3600, clock=clock
+    )
+    plant(tmp_path)
+    log_n(handler, "w", 10)  # records of 100 bytes: a rollover every 2 records
+    first = rotated(tmp_path)
+    assert first == ["app.log.1", "app.log.2", "app.log.3", "app.log.4"]
+    for name in [*first, *FOREIGN]:
+        os.utime(tmp_path / name, (clock() - 7200, clock() - 7200))
+    log_n(handler, "x", 2)
+    handler.close()
+    # Only the file rotated just now is young; the old ones went, the foreign ones stayed.
+    assert rotated(tmp_path) == ["app.log.1"]
+    assert_foreign_untouched(tmp_path)
+
+
+def test_max_total_bytes_removes_the_oldest_until_the_rest_fit(tmp_path: Path) -> None:
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"),
+        when="H",
+        maxBytes=250,
+        max_total_bytes=450,
+        clock=FakeClock(1_700_000_000.0),
+    )
+    plant(tmp_path)
+    log_n(handler, "w", 20)
+    handler.close()
+    names = rotated(tmp_path)
+    sizes = [os.path.getsize(tmp_path / name) for name in names]
+    assert sum(sizes) <= 450
+    assert len(names) == 2
+    # The newest stay: the highest counters of the period.
+    assert names[-1].endswith(".8")
+    assert_foreign_untouched(tmp_path)
+
+
+def test_backup_count_in_time_rotation_never_touches_foreign_files(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="S", backupCount=3, clock=clock
+    )
+    plant(tmp_path)
+    for _ in range(10):
+        log_n(handler, "w", 1)
+        clock.now += 1
+    handler.close()
+    assert len(rotated(tmp_path)) == 3
+    assert_foreign_untouched(tmp_path)
+
+
+entries = st.lists(st.tuples(st.floats(0, 1e6), st.integers(0, 10_000)), max_size=30).map(
+    lambda items: [(f"f{i}", mtime, size) for i, (mtime, size) in enumerate(items)]
+)
+
+
+@given(
+    entries,
+    st.integers(0, 10),
+    st.none() | st.floats(0, 1e6),
+    st.none() | st.integers(0, 50_000),
+)
+def test_expired_obeys_every_limit_and_removes_nothing_more(
+    oldest_first: list[tuple[str, float, int]],
+    keep: int,
+    max_age: float | None,
+    max_total: int | None,
+) -> None:
+    now = 1e6
+    doomed = set(expired(oldest_first, keep, max_age, max_total, now))
+    kept = [entry for entry in oldest_first if entry[0] not in doomed]
+    if keep:
+        assert len(kept) <= keep
+    if max_age is not None:
+        assert all(now - mtime <= max_age for _, mtime, _ in kept)
+    if max_total is not None:
+        assert sum(size for _, _, size in kept) <= max_total
+    # Nothing removed needlessly: each file removed is beyond the count, too old, or older
+    # than every file whose removal was needed to fit the total.
+    by_count = {name for name, _, _ in oldest_first[: max(0, len(oldest_first) - keep)]}
+    by_age = {
+        name for name, mtime, _ in oldest_first if max_age is not None and now - mtime > max_age
+    }
+    extra = [
+        name
+        for name, _, _ in oldest_first
+        if name in doomed - (by_count if keep else set()) - by_age
+    ]
+    if extra:
+        assert max_total is not None
+        last = extra[-1]
+        index = [name for name, _, _ in oldest_first].index(last)
+        assert all(name in doomed for name, _, _ in oldest_first[:index])
