@@ -21,13 +21,16 @@ STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 10.0
 
 
-def check(name: str, folder: str, base: str, expected: Mapping[str, int]) -> Report:
+def check(
+    name: str, folder: str, base: str, expected: Mapping[str, int], extra: Sequence[str] = ()
+) -> Report:
     """Verify every regular file of the log and note the counts for the report.
 
     Symlinks are left out: a test that plants one must not have its target read as a log.
     Set ``LOCKROTATE_INTEGRATION_LOG`` to a path to collect one JSON line per scenario.
     """
     files = [path for path in log_files(folder, base) if not os.path.islink(path)]
+    files += extra
     report = verify(files, expected)
     line = {
         "scenario": name,
