@@ -158,10 +158,6 @@ def _half_written(fmt: str, source: int, dest: int) -> int:
     return 0
 
 
-def _remove_then_die(path: str) -> None:
-    _kill_self()
-
-
 Inject = Callable[[pytest.MonkeyPatch, SharedFileHandler], None]
 STEPS: dict[str, Inject] = {
     "while compressing": lambda mp, h: mp.setattr(
@@ -169,7 +165,10 @@ STEPS: dict[str, Inject] = {
     ),
     "before putting it in place": lambda mp, h: mp.setattr(h._compressor, "_finish", _kill_self),
     "after putting it in place, before removing the source": lambda mp, h: mp.setattr(
-        lockrotate._base.os, "remove", _remove_then_die
+        SharedFileHandler, "_discard_locked", _kill_self
+    ),
+    "after moving the source aside, before unlinking it": lambda mp, h: mp.setattr(
+        lockrotate._base.os, "remove", _kill_self
     ),
 }
 

@@ -20,9 +20,9 @@ import weakref
 from collections.abc import Callable
 from typing import TypedDict
 
-from ._compress import Compressor, check_format, stale_temp_files
+from ._compress import Compressor, check_format
 from ._locks import DEFAULT_BACKEND, LockTimeout, make_lock
-from ._naming import expired, lock_stem
+from ._naming import expired, lock_stem, scratch_path, stale_scratch
 from ._permissions import resolve
 from ._rollover import Coordinator, PeriodLedger
 from ._stats import HandlerStats
@@ -147,14 +147,14 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             if self.compress is None
             else Compressor(
                 self.compress,
-                folder,
-                os.path.basename(self.baseFilename),
+                self.baseFilename,
                 interval + 1.0,
                 permissions,
                 self._locate,
                 self._finish_compression,
             )
         )
+        self._trash: list[str] = []
         self._strict = bool(lock_every_write)
         self._check_interval = interval
         self._next_check = 0.0
@@ -199,7 +199,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
                 self._next_check = now + self._check_interval
                 file = coordinator.follow(self)
             if now >= self._retry_at and self._due(file, nbytes):
-                file = coordinator.roll(nbytes, self)
+                try:
+                    file = coordinator.roll(nbytes, self)
+                finally:
+                    self._empty_trash()
         except Exception:
             if coordinator.file is None:
                 raise
@@ -221,6 +224,8 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             coordinator.ensure_open(self).write(data)
         else:
             self._failing = False
+        finally:
+            self._empty_trash()
         self.stats.records += 1
         self.stats.bytes += len(data)
 
@@ -243,6 +248,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         try:
             self._coordinator.roll(0, self, force=True)
         finally:
+            self._empty_trash()
             self.release()
 
     def rotate(self, source: str, dest: str) -> None:
@@ -311,6 +317,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def _tidy_locked(self) -> None:
         """After a rollover, with the lock held: finish what a crash left, apply retention,
         and queue the plain rotated files for compression."""
+        for path in stale_scratch(
+            self.baseFilename, os.listdir(os.path.dirname(self.baseFilename))
+        ):
+            self._trash.append(path)
         compressor = self._compressing()
         if compressor is not None:
             self._finish_interrupted(compressor)
@@ -323,25 +333,32 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             entries, self._kept_by_count(), self.max_age, self.max_total_bytes, self._clock()
         )
         for path in doomed:
-            os.remove(path)
+            self._discard_locked(path)
         if compressor is not None:
             for path, _, _ in entries:
                 if path not in doomed and not path.endswith(compressor.extension):
                     st = os.lstat(path)
                     compressor.submit((st.st_dev, st.st_ino))
 
-    def _finish_interrupted(self, compressor: Compressor) -> None:
-        folder = os.path.dirname(self.baseFilename)
-        names = os.listdir(folder)
-        for name in stale_temp_files(names, compressor.temp_prefix()):
+    def _discard_locked(self, path: str) -> None:
+        """With the lock held, a rename is instant where unlinking a large file is not: the
+        file leaves its name now and is unlinked once the lock is released."""
+        scratch = scratch_path(self.baseFilename)
+        os.rename(path, scratch)
+        self._trash.append(scratch)
+
+    def _empty_trash(self) -> None:
+        while self._trash:
             with contextlib.suppress(FileNotFoundError):
-                os.remove(os.path.join(folder, name))
-        present = set(names)
-        for path in self._backups():
-            packed = path + compressor.extension
-            if not path.endswith(compressor.extension) and os.path.basename(packed) in present:
+                os.remove(self._trash.pop())
+
+    def _finish_interrupted(self, compressor: Compressor) -> None:
+        backups = self._backups()
+        present = set(backups)
+        for path in backups:
+            if not path.endswith(compressor.extension) and path + compressor.extension in present:
                 # Killed between putting the compressed copy in place and removing the source.
-                os.remove(path)
+                self._discard_locked(path)
 
     def _locate(self, identity: Identity) -> str | None:
         for path in self._backups():
@@ -366,9 +383,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
                 if os.path.lexists(packed):
                     return False
                 os.rename(temp, packed)
-                os.remove(path)
+                self._discard_locked(path)
                 return True
         except LockTimeout:
             return False
         finally:
+            self._empty_trash()
             self.release()

@@ -17,12 +17,12 @@ import contextlib
 import gzip
 import lzma
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from ._naming import scratch_path
 from ._permissions import Permissions
 from ._writer import Identity
 
@@ -84,8 +84,7 @@ class Compressor:
     def __init__(
         self,
         fmt: str,
-        folder: str,
-        log_name: str,
+        base_path: str,
         grace: float,
         permissions: Permissions,
         locate: Locate,
@@ -93,8 +92,7 @@ class Compressor:
     ) -> None:
         self.fmt = fmt
         self.extension = EXTENSIONS[fmt]
-        self.folder = folder
-        self.log_name = log_name
+        self.base_path = base_path
         self.grace = grace
         self.permissions = permissions
         self._locate = locate
@@ -104,10 +102,6 @@ class Compressor:
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-    def temp_prefix(self) -> str:
-        """Temporary files are ``.<log>.<pid>.<random>.z``: hidden; a dead pid marks them stale."""
-        return f".{self.log_name}."
-
     def submit(self, identity: Identity) -> None:
         with self._wake:
             if self._stopping:
@@ -115,7 +109,7 @@ class Compressor:
             self._jobs.setdefault(identity, 0.0)
             if self._thread is None:
                 self._thread = threading.Thread(
-                    target=self._run, name=f"lockrotate-compress-{self.log_name}", daemon=True
+                    target=self._run, name="lockrotate-compress", daemon=True
                 )
                 self._thread.start()
             self._wake.notify()
@@ -133,8 +127,7 @@ class Compressor:
         """The parent's thread does not exist in a child: start over with no jobs."""
         return Compressor(
             self.fmt,
-            self.folder,
-            self.log_name,
+            self.base_path,
             self.grace,
             self.permissions,
             self._locate,
@@ -189,9 +182,7 @@ class Compressor:
             still = time.time() - st.st_mtime
             if still < self.grace:
                 return self.grace - still
-            temp = os.path.join(
-                self.folder, f"{self.temp_prefix()}{os.getpid()}.{secrets.token_hex(6)}.z"
-            )
+            temp = scratch_path(self.base_path)
             dest = self.permissions.create_new(temp, st.st_mode & 0o777)
             try:
                 nbytes = compress_fd(self.fmt, source, dest)
@@ -207,21 +198,3 @@ class Compressor:
                 os.unlink(temp)
             return self.grace if self._locate(identity) is not None else None
         return None
-
-
-def stale_temp_files(folder_names: list[str], prefix: str) -> list[str]:
-    """Temporary compressed files left by processes that no longer exist."""
-    stale = []
-    for name in folder_names:
-        if not (name.startswith(prefix) and name.endswith(".z")):
-            continue
-        parts = name[len(prefix) : -2].split(".")
-        if len(parts) != 2 or not parts[0].isdigit():
-            continue
-        try:
-            os.kill(int(parts[0]), 0)
-        except ProcessLookupError:
-            stale.append(name)
-        except PermissionError:
-            continue
-    return stale

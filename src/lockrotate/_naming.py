@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterable
 
 Namer = Callable[[str], str]
@@ -116,3 +117,28 @@ def expired(
                 doomed.add(path)
                 total -= size
     return [path for path, _, _ in oldest_first if path in doomed]
+
+
+def scratch_path(base_path: str) -> str:
+    """A hidden name in the log's folder for a file on its way in or out (a compressed copy
+    being written, a rotated file about to be deleted): ``.<log>.<pid>.<random>.z``."""
+    folder, name = os.path.split(base_path)
+    return os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.z")
+
+
+def stale_scratch(base_path: str, names: Iterable[str]) -> list[str]:
+    """The scratch files of this log left by processes that no longer exist."""
+    folder, name = os.path.split(base_path)
+    own = re.compile(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{12}}\.z", re.ASCII)
+    stale = []
+    for entry in names:
+        m = own.fullmatch(entry)
+        if m is None:
+            continue
+        try:
+            os.kill(int(m[1]), 0)
+        except ProcessLookupError:
+            stale.append(os.path.join(folder, entry))
+        except PermissionError:
+            continue
+    return stale

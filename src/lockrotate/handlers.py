@@ -102,7 +102,7 @@ class RotatingFileHandler(SharedFileHandler):
             run += 1
         if run == self.backupCount:
             for path in slots[run]:
-                os.remove(path)
+                self._discard_locked(path)
             run -= 1
         for index in range(run, 0, -1):
             name = self.rotation_filename(numbered(self.baseFilename, index))
