@@ -100,6 +100,13 @@ class Fleet:
         self.send_log(phase, count, pace)
         self.wait_log(phase)
 
+    def log_one(self, index: int, phase: str, count: int) -> None:
+        """Only process *index* logs, as writer ``<phase>.p<index>``."""
+        self.conns[index].send(("log", (f"{phase}.p{index}", count, 0.0)))
+        if not self.conns[index].poll(REPLY_TIMEOUT):
+            raise TimeoutError(f"writer {index} did not answer within {REPLY_TIMEOUT} s")
+        self.expected[f"{phase}.p{index}"] = self.conns[index].recv()
+
     def call(self, function: Callable[..., Any], *args: Any) -> list[Any]:
         """Run ``function(handler, *args)`` in every process (a module-level function)."""
         for conn in self.conns:
