@@ -159,7 +159,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self._check_interval = interval
         self._next_check = 0.0
         self._retry_at = 0.0
-        self._failing = False
+        self._failing: set[str] = set()
         _LIVE.add(self)
         if not delay:
             if not os.path.isdir(folder):
@@ -190,27 +190,26 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             self.handleError(record)
 
     def _prepare(self, nbytes: int, record: logging.LogRecord) -> AppendFile:
-        """The slow path: open, follow an outside move, roll over; report failures once."""
+        """The slow path: open, follow an outside move, roll over."""
         coordinator = self._coordinator
         now = time.monotonic()
-        try:
-            file = coordinator.ensure_open(self)
-            if now >= self._next_check:
-                self._next_check = now + self._check_interval
-                file = coordinator.follow(self)
-            if now >= self._retry_at and self._due(file, nbytes):
-                try:
-                    file = coordinator.roll(nbytes, self)
-                finally:
-                    self._empty_trash()
-        except Exception:
-            if coordinator.file is None:
-                raise
+        coordinator.ensure_open(self)
+        if now >= self._next_check:
+            self._next_check = now + self._check_interval
+            self._attempt("follow", record, lambda: coordinator.follow(self))
+        if (
+            now >= self._retry_at
+            and self._due(coordinator.ensure_open(self), nbytes)
+            and not self._attempt("roll", record, lambda: self._roll(nbytes))
+        ):
             self._retry_at = now + _RETRY_AFTER_FAILURE
-            self._report_once(record)
-            return coordinator.file
-        self._failing = False
-        return file
+        return coordinator.ensure_open(self)
+
+    def _roll(self, nbytes: int, force: bool = False) -> None:
+        try:
+            self._coordinator.roll(nbytes, self, force)
+        finally:
+            self._empty_trash()
 
     def _emit_locked(self, data: bytes, record: logging.LogRecord) -> None:
         """Strict mode: the lock is held around the write itself, for filesystems without
@@ -218,22 +217,38 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         coordinator = self._coordinator
         try:
             with coordinator.held():
-                coordinator.settle(len(data), self).write(data)
+                self._attempt("roll", record, lambda: coordinator.settle(len(data), self))
+                coordinator.ensure_open(self).write(data)
         except LockTimeout:
-            self._report_once(record)
+            self._report("lock", record)
             coordinator.ensure_open(self).write(data)
         else:
-            self._failing = False
+            self._failing.discard("lock")
         finally:
             self._empty_trash()
         self.stats.records += 1
         self.stats.bytes += len(data)
 
-    def _report_once(self, record: logging.LogRecord) -> None:
-        """Call from an ``except`` block: the first failure of a run goes to handleError."""
+    def _attempt(self, kind: str, record: logging.LogRecord, action: Callable[[], object]) -> bool:
+        """Run *action*; a failure is reported once per outage (see ``_report``).
+
+        Logging must go on through a failed rollover or a lost base path: the record still
+        goes to the current file, and one outage is one report, not one per record.
+        """
+        try:
+            action()
+        except Exception:
+            self._report(kind, record)
+            return False
+        self._failing.discard(kind)
+        return True
+
+    def _report(self, kind: str, record: logging.LogRecord) -> None:
+        """Call from an ``except`` block: an outage is reported when it starts, and is over
+        when every kind of step that failed has succeeded again."""
         if not self._failing:
-            self._failing = True
             self.handleError(record)
+        self._failing.add(kind)
 
     # Stdlib hooks ----------------------------------------------------------------------------
 
@@ -246,9 +261,8 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """Roll over now, unless another process just did (then its new file is used)."""
         self.acquire()
         try:
-            self._coordinator.roll(0, self, force=True)
+            self._roll(0, force=True)
         finally:
-            self._empty_trash()
             self.release()
 
     def rotate(self, source: str, dest: str) -> None:

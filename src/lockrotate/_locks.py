@@ -72,19 +72,28 @@ class InterProcessLock(ABC):
                 self._abandon()
             self._open()
             self._owner_pid = pid
-        if self._try_lock():
-            return 0.0
         start = time.monotonic()
         deadline = start + self.timeout
         pause = _FIRST_PAUSE
+        waited = False
         while True:
-            time.sleep(pause)
             if self._try_lock():
-                return time.monotonic() - start
+                if self._still_named():
+                    return time.monotonic() - start if waited else 0.0
+                # The lock file was removed or replaced (its folder deleted and made again):
+                # a lock on the old inode excludes nobody who opens the new one.
+                self._unlock()
+                self._close()
+                self._owner_pid = -1
+                self._open()
+                self._owner_pid = pid
+                continue
             now = time.monotonic()
             if now >= deadline:
                 raise LockTimeout(self.path, self.timeout)
-            pause = min(pause * 2, _LONGEST_PAUSE, deadline - now)
+            time.sleep(min(pause, deadline - now))
+            waited = True
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
     def release(self) -> None:
         """Let go; a copy inherited through fork() never releases the parent's hold."""
@@ -108,6 +117,10 @@ class InterProcessLock(ABC):
 
     @abstractmethod
     def _unlock(self) -> None: ...
+
+    def _still_named(self) -> bool:
+        """Whether the file we locked is still the one at ``path``."""
+        return True
 
     @abstractmethod
     def _close(self) -> None: ...
@@ -135,6 +148,14 @@ class _DescriptorLock(InterProcessLock):
     def _abandon(self) -> None:
         # Closing our copy of the parent's open file description does not drop its flock.
         self._close()
+
+    def _still_named(self) -> bool:
+        try:
+            named = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(self._fd)
+        return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 class FlockLock(_DescriptorLock):

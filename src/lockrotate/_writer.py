@@ -47,21 +47,27 @@ class AppendFile:
         self.torn = False
 
     def write(self, data: bytes) -> None:
-        """Write *data* whole, finishing a short write.
-
-        If the rest of a short write is refused (disk full, file size limit), the piece that
-        did land has no line end: the next record then starts with one, so that it, at least,
-        stays whole on its own line.
-        """
+        """Write *data* whole, finishing a short write."""
         if self.torn:
-            data = b"\n" + data
+            self._write_after_tear(data)
+            return
         written = os.write(self.fd, data)
+        if written < len(data):
+            self._finish(data, written)
+
+    def _finish(self, data: bytes, written: int) -> None:
         try:
             while written < len(data):
                 written += os.write(self.fd, data[written:])
         except OSError:
             self.torn = True
             raise
+
+    def _write_after_tear(self, data: bytes) -> None:
+        """The rest of an earlier record was refused (disk full, file size limit): the piece
+        that landed has no line end, so this record starts with one and stays whole."""
+        data = b"\n" + data
+        self._finish(data, 0)
         self.torn = False
 
     def size(self) -> int:

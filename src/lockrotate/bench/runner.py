@@ -52,6 +52,7 @@ class Measurement:
     adopted: int | None = None
     lock_acquisitions: int | None = None
     lock_timeouts: int | None = None
+    lock_wait_total: float | None = None
     lock_wait_p50: float | None = None
     lock_wait_p99: float | None = None
     lock_wait_max: float | None = None
@@ -136,6 +137,8 @@ def _add_stats(m: Measurement, result: RunResult) -> None:
     m.adopted = sum(int(s["adopted"]) for s in stats)
     m.lock_acquisitions = sum(int(s["lock_acquisitions"]) for s in stats)
     m.lock_timeouts = sum(int(s["lock_timeouts"]) for s in stats)
+    # Seconds all writers together spent waiting: what rollovers cost the workload.
+    m.lock_wait_total = sum(float(s["lock_wait_total"]) for s in stats)
     waits = [float(x) for s in stats for x in s["lock_waits"]]
     holds = [float(x) for s in stats for x in s["lock_holds"]]
     m.lock_wait_p50 = percentile(waits, 0.50)
