@@ -116,3 +116,17 @@ def test_dictconfig_example_runs(tmp_path: Path) -> None:
         "WARNING myapp: disk at 91%",
     ]
     assert [line.split(" ", 3)[-1] for line in audit] == ["INFO myapp.audit: user alice logged in"]
+
+
+def test_compressed_example(tmp_path: Path, clean_logging: None) -> None:
+    logging.config.fileConfig(
+        EXAMPLES / "compressed.ini",
+        defaults={"logdir": str(tmp_path)},
+        disable_existing_loggers=False,
+    )
+    app = handlers_by_file()["app.log"]
+    assert isinstance(app, lockrotate.TimedRotatingFileHandler)
+    assert (app.when, app.maxBytes, app.compress) == ("H", 100 * 1024 * 1024, "gzip")
+    assert (app.max_age, app.max_total_bytes) == (14 * 86400, 5 * 1024**3)
+    logging.getLogger("myapp").info("hello")
+    assert (tmp_path / "app.log").stat().st_mode & 0o777 == 0o640
