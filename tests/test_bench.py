@@ -63,6 +63,7 @@ def test_bench_verifies_every_contender_and_writes_every_figure(
             # 400 records of 100 B roll a 4 KiB file about ten times.
             assert row["rollovers"] == row["rotated_files"] == row["files"] - 1 >= 5
             assert row["lock_held_max"] >= row["lock_held_p99"] >= 0
+            assert row["lock_wait_total"] >= 0
     assert len(doc["runs"]) == 6
     # Nothing is left behind without --keep.
     assert sorted(os.listdir(tmp_path)) == ["bench.json"]
