@@ -124,30 +124,27 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             raise TypeError(f"clock must be a callable returning seconds, not {clock!r}")
         self._clock = clock
         permissions = resolve(chmod, owner)
-        super().__init__(filename, "a", encoding=encoding, delay=True, errors=errors)
-        self.delay = delay
-        self.encoding = io.text_encoding(encoding)
-        self._codec = _codec(self.encoding, errors or "strict")
+        self._codec = _codec(io.text_encoding(encoding), errors or "strict")
         self._errors = errors or "strict"
-        folder = os.path.dirname(self.baseFilename)
         if lock_dir is not None and not os.path.isdir(lock_dir):
             raise ValueError(f"lock_dir {os.fspath(lock_dir)!r} is not an existing folder")
-        stem = lock_stem(self.baseFilename, None if lock_dir is None else os.fspath(lock_dir))
+        base = os.path.abspath(os.fspath(filename))
+        stem = lock_stem(base, None if lock_dir is None else os.fspath(lock_dir))
         try:
-            lock_mode = os.stat(self.baseFilename).st_mode & 0o777
+            lock_mode = os.stat(base).st_mode & 0o777
         except OSError:
             lock_mode = 0o666
         self.stats = HandlerStats()
         self.lock_file = stem + ".lock"
         self._ledger = PeriodLedger(stem + ".period", permissions, lock_mode)
         backend = make_lock(lock, self.lock_file, timeout, lock_mode, permissions)
-        self._coordinator = Coordinator(self.baseFilename, backend, self.stats, permissions)
+        self._coordinator = Coordinator(base, backend, self.stats, permissions)
         self._compressor = (
             None
             if self.compress is None
             else Compressor(
                 self.compress,
-                self.baseFilename,
+                base,
                 interval + 1.0,
                 permissions,
                 self._locate,
@@ -160,8 +157,14 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self._next_check = 0.0
         self._retry_at = 0.0
         self._failing: set[str] = set()
+        # Everything that can be refused was checked above: only now does logging know the
+        # handler (and close it at exit).
+        super().__init__(base, "a", encoding=encoding, delay=True, errors=errors)
+        self.delay = delay
+        self.encoding = io.text_encoding(encoding)
         _LIVE.add(self)
         if not delay:
+            folder = os.path.dirname(base)
             if not os.path.isdir(folder):
                 raise FileNotFoundError(
                     errno.ENOENT, f"the folder of log file {self.baseFilename!r} does not exist"
