@@ -317,8 +317,9 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """Rename the base file to its rotated name (shifting older ones if the scheme does)."""
         raise NotImplementedError
 
-    def _backups(self) -> list[str]:
-        """The rotated files of this log, compressed or not, oldest first."""
+    def _backups(self, names: list[str]) -> list[str]:
+        """The rotated files of this log, compressed or not, oldest first, given the names in
+        its folder."""
         raise NotImplementedError
 
     def _kept_by_count(self) -> int:
@@ -334,28 +335,37 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def _tidy_locked(self) -> None:
         """After a rollover, with the lock held: finish what a crash left, apply retention,
         and queue the plain rotated files for compression."""
-        for path in stale_scratch(
-            self.baseFilename, os.listdir(os.path.dirname(self.baseFilename))
-        ):
-            self._trash.append(path)
+        names = self._listing()
+        self._trash.extend(stale_scratch(self.baseFilename, names))
+        backups = self._backups(names)
         compressor = self._compressing()
         if compressor is not None:
-            self._finish_interrupted(compressor)
+            backups = self._finish_interrupted(compressor, backups)
+        keep = self._kept_by_count()
+        limited = self.max_age is not None or self.max_total_bytes is not None
+        if compressor is None and not limited and not 0 < keep < len(backups):
+            return
         entries = []
-        for path in self._backups():
+        for path in backups:
             with contextlib.suppress(FileNotFoundError):
                 st = os.lstat(path)
-                entries.append((path, st.st_mtime, st.st_size))
+                entries.append((path, st.st_mtime, st.st_size, (st.st_dev, st.st_ino)))
         doomed = expired(
-            entries, self._kept_by_count(), self.max_age, self.max_total_bytes, self._clock()
+            [entry[:3] for entry in entries],
+            keep,
+            self.max_age,
+            self.max_total_bytes,
+            self._clock(),
         )
         for path in doomed:
             self._discard_locked(path)
         if compressor is not None:
-            for path, _, _ in entries:
+            for path, _, _, identity in entries:
                 if path not in doomed and not path.endswith(compressor.extension):
-                    st = os.lstat(path)
-                    compressor.submit((st.st_dev, st.st_ino))
+                    compressor.submit(identity)
+
+    def _listing(self) -> list[str]:
+        return os.listdir(os.path.dirname(self.baseFilename))
 
     def _discard_locked(self, path: str) -> None:
         """With the lock held, a rename is instant where unlinking a large file is not: the
@@ -369,16 +379,20 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self._trash.pop())
 
-    def _finish_interrupted(self, compressor: Compressor) -> None:
-        backups = self._backups()
+    def _finish_interrupted(self, compressor: Compressor, backups: list[str]) -> list[str]:
+        """Drop the plain copy of a file whose compressed copy is already in place (a process
+        was killed between the two steps); return the backups left."""
         present = set(backups)
+        left = []
         for path in backups:
             if not path.endswith(compressor.extension) and path + compressor.extension in present:
-                # Killed between putting the compressed copy in place and removing the source.
                 self._discard_locked(path)
+            else:
+                left.append(path)
+        return left
 
     def _locate(self, identity: Identity) -> str | None:
-        for path in self._backups():
+        for path in self._backups(self._listing()):
             with contextlib.suppress(FileNotFoundError):
                 st = os.lstat(path)
                 if (st.st_dev, st.st_ino) == identity:

@@ -17,7 +17,7 @@ from typing import Any
 from ._permissions import Permissions
 
 _FIRST_PAUSE = 20e-6
-_LONGEST_PAUSE = 1e-3
+_LONGEST_PAUSE = 250e-6
 _NOFOLLOW_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -50,9 +50,9 @@ def open_nofollow(path: str, permissions: Permissions, fallback_mode: int = 0o66
 class InterProcessLock(ABC):
     """An exclusive lock on a file, shared by every process that names the same path.
 
-    ``acquire`` tries once and then polls with a back-off that grows from 20 µs to 1 ms, so a
-    waiter starts at most about 1 ms after the holder lets go (filelock's default sleeps
-    50 ms), while still giving up after ``timeout`` seconds with :class:`LockTimeout`.
+    ``acquire`` tries once and then polls with a back-off that grows from 20 µs to 250 µs, so a
+    waiter starts at most about a quarter of a millisecond after the holder lets go (filelock's
+    default sleeps 50 ms), and gives up after ``timeout`` seconds with :class:`LockTimeout`.
     """
 
     name = ""

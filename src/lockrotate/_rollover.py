@@ -89,11 +89,13 @@ class Coordinator:
             self.stats.lock_timeouts += 1
             raise
         start = time.monotonic()
+        rollovers = self.stats.rollovers
         try:
             yield
         finally:
             self.lock.release()
-            self.stats.record_lock(waited, time.monotonic() - start)
+            held = time.monotonic() - start
+            self.stats.record_lock(waited, held, self.stats.rollovers != rollovers)
 
     def settle(self, nbytes: int, policy: Policy, force: bool = False) -> AppendFile:
         """With the lock held: return the file to write to, rotating it first if it is due.

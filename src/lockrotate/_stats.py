@@ -14,7 +14,7 @@ class HandlerStats:
 
     The write path only adds to ``records`` and ``bytes``; everything else changes at a
     rollover. ``lock_waits`` and ``lock_holds`` keep the latest 4096 durations (seconds) for
-    percentiles.
+    percentiles; ``rollover_holds`` those of the holds in which this process rotated.
     """
 
     records: int = 0
@@ -28,14 +28,17 @@ class HandlerStats:
     lock_held_max: float = 0.0
     lock_waits: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
     lock_holds: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
+    rollover_holds: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
 
-    def record_lock(self, waited: float, held: float) -> None:
+    def record_lock(self, waited: float, held: float, rotated: bool) -> None:
         self.lock_acquisitions += 1
         self.lock_wait_total += waited
         self.lock_wait_max = max(self.lock_wait_max, waited)
         self.lock_held_max = max(self.lock_held_max, held)
         self.lock_waits.append(waited)
         self.lock_holds.append(held)
+        if rotated:
+            self.rollover_holds.append(held)
 
     def as_dict(self) -> dict[str, object]:
         """Plain values, for logging them or writing them as JSON."""
@@ -51,4 +54,5 @@ class HandlerStats:
             "lock_held_max": self.lock_held_max,
             "lock_waits": list(self.lock_waits),
             "lock_holds": list(self.lock_holds),
+            "rollover_holds": list(self.rollover_holds),
         }

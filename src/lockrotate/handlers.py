@@ -56,13 +56,18 @@ class RotatingFileHandler(SharedFileHandler):
         super().__init__(filename, encoding, delay, errors, **options)
 
     def _due(self, file: AppendFile, nbytes: int) -> bool:
-        return _size_due(file, nbytes, self._limit)
+        # Called for every record: _size_due inlined, the size read straight from the fd.
+        limit = self._limit
+        if limit <= 0:
+            return False
+        size = os.lseek(file.fd, 0, os.SEEK_END)
+        return size > 0 and size + nbytes > limit
 
     def _extension(self) -> str:
         compressor = self._compressor
         return "" if compressor is None else compressor.extension
 
-    def _slots(self) -> dict[int, list[str]]:
+    def _slots(self, names: list[str]) -> dict[int, list[str]]:
         """Backup index -> the names it has now: plain, compressed, or (after a crash) both.
 
         Without a ``namer`` one ``listdir`` finds them; with one, each index is probed, as the
@@ -73,7 +78,7 @@ class RotatingFileHandler(SharedFileHandler):
         if self.namer is None:
             folder, name = os.path.split(self.baseFilename)
             own = re.compile(rf"{re.escape(name)}\.([1-9]\d*)(?:{re.escape(extension)})?")
-            for entry in sorted(os.listdir(folder)):
+            for entry in sorted(names):
                 m = own.fullmatch(entry)
                 if m and int(m[1]) <= self.backupCount:
                     slots.setdefault(int(m[1]), []).append(os.path.join(folder, entry))
@@ -86,8 +91,8 @@ class RotatingFileHandler(SharedFileHandler):
                 slots[index] = present
         return slots
 
-    def _backups(self) -> list[str]:
-        slots = self._slots()
+    def _backups(self, names: list[str]) -> list[str]:
+        slots = self._slots(names)
         return [path for index in sorted(slots, reverse=True) for path in slots[index]]
 
     def _move_base_locked(self) -> None:
@@ -96,7 +101,7 @@ class RotatingFileHandler(SharedFileHandler):
         Only the run of backups that starts at .1 without a gap is shifted: a chain left
         half-shifted by a crash closes its gap instead of losing a file.
         """
-        slots = self._slots()
+        slots = self._slots(self._listing())
         run = 0
         while run < self.backupCount and run + 1 in slots:
             run += 1
@@ -157,20 +162,20 @@ class TimedRotatingFileHandler(SharedFileHandler):
 
     def getFilesToDelete(self) -> list[str]:
         """The rotated files of this log beyond ``backupCount``, oldest first."""
-        return beyond_retention(self._backups(), self.backupCount)
+        return beyond_retention(self._backups(self._listing()), self.backupCount)
 
-    def _entries(self) -> list[tuple[str, int, str]]:
+    def _entries(self, names: list[str]) -> list[tuple[str, int, str]]:
         compressor = self._compressor
         return timed_entries(
             self.baseFilename,
-            os.listdir(os.path.dirname(self.baseFilename)),
+            names,
             self._schedule.label_pattern,
             self.namer,
             "" if compressor is None else compressor.extension,
         )
 
-    def _backups(self) -> list[str]:
-        return [path for _, _, path in self._entries()]
+    def _backups(self, names: list[str]) -> list[str]:
+        return [path for _, _, path in self._entries(names)]
 
     def _kept_by_count(self) -> int:
         return self.backupCount
@@ -210,7 +215,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
     def _move_base_locked(self) -> None:
         label = self._schedule.label(self._period)
         extension = "" if self._compressor is None else self._compressor.extension
-        counter = next_counter(self._entries(), label)
+        counter = next_counter(self._entries(self._listing()), label)
         while True:
             dest = self.rotation_filename(timed(self.baseFilename, label, counter))
             if not (os.path.lexists(dest) or (extension and os.path.lexists(dest + extension))):

@@ -13,7 +13,6 @@ Each worker sends its counts, the handler's ``stats`` and everything it printed 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import multiprocessing
@@ -126,6 +125,7 @@ def _worker(
     factory: HandlerFactory | None,
     results: str,
     ready: Any,
+    go: Any,
 ) -> None:
     err_path = os.path.join(results, f"{index}.stderr")
     err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -134,7 +134,8 @@ def _worker(
     handler = _INHERITED["handler"] if factory is None else factory(path)
     logger = _logger_for(handler, str(index))
     counts: dict[str, int] = {}
-    ready.wait()
+    ready.release()
+    go.wait()
     threads = [
         threading.Thread(target=_log_records, args=(logger, f"p{index}t{t}", workload, counts))
         for t in range(workload.threads)
@@ -161,7 +162,8 @@ def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) 
     path = os.path.join(folder, workload.filename)
     os.makedirs(results, exist_ok=True)
     ctx: Any = multiprocessing.get_context("spawn" if workload.start == "spawn" else "fork")
-    ready = ctx.Barrier(workload.procs + 1)
+    ready = ctx.Semaphore(0)
+    go = ctx.Event()
     parent_counts: dict[str, int] = {}
     child_factory: HandlerFactory | None = factory
     if workload.start == "inherit":
@@ -173,14 +175,13 @@ def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) 
         parent_counts["parent"] = workload.parent_records
     try:
         procs = [
-            ctx.Process(target=_worker, args=(i, workload, path, child_factory, results, ready))
+            ctx.Process(target=_worker, args=(i, workload, path, child_factory, results, ready, go))
             for i in range(workload.procs)
         ]
         for proc in procs:
             proc.start()
-        # A worker that died before it was ready breaks the barrier; its exit code says so.
-        with contextlib.suppress(threading.BrokenBarrierError):
-            ready.wait(timeout=_READY_TIMEOUT)
+        _wait_until_ready(ready, procs)
+        go.set()
         start = time.monotonic()
         for proc in procs:
             proc.join()
@@ -194,6 +195,18 @@ def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) 
     for i, proc in enumerate(procs):
         result.workers.append(_collect(results, i, proc.exitcode))
     return result
+
+
+def _wait_until_ready(ready: Any, procs: list[Any]) -> None:
+    """Wait for every worker to have built its handler; stop waiting as soon as one died
+    (its exit code then says so) or after a generous timeout."""
+    deadline = time.monotonic() + _READY_TIMEOUT
+    waiting = len(procs)
+    while waiting and time.monotonic() < deadline:
+        if ready.acquire(timeout=0.1):
+            waiting -= 1
+        elif not all(proc.is_alive() for proc in procs):
+            return
 
 
 def _collect(results: str, index: int, exitcode: int | None) -> WorkerResult:
