@@ -42,6 +42,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where there is one to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -104,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="race handlers on one workload and verify every record",
         description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsHelp,
     )
     work = bench.add_argument_group("workload")
     work.add_argument(
