@@ -192,18 +192,22 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         except Exception:
             self.handleError(record)
 
-    def _prepare(self, nbytes: int, record: logging.LogRecord) -> AppendFile:
-        """The slow path: open, follow an outside move, roll over."""
+    def _prepare(self, nbytes: int, record: logging.LogRecord, locked: bool = False) -> AppendFile:
+        """The slow path: open, follow an outside move, roll over (*locked*: the lock is
+        already held, in strict mode)."""
         coordinator = self._coordinator
         now = time.monotonic()
         coordinator.ensure_open(self)
         if now >= self._next_check:
             self._next_check = now + self._check_interval
             self._attempt("follow", record, lambda: coordinator.follow(self))
+        roll = (
+            (lambda: coordinator.settle(nbytes, self)) if locked else (lambda: self._roll(nbytes))
+        )
         if (
             now >= self._retry_at
             and self._due(coordinator.ensure_open(self), nbytes)
-            and not self._attempt("roll", record, lambda: self._roll(nbytes))
+            and not self._attempt("roll", record, roll)
         ):
             self._retry_at = now + _RETRY_AFTER_FAILURE
         return coordinator.ensure_open(self)
@@ -215,13 +219,19 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             self._empty_trash()
 
     def _emit_locked(self, data: bytes, record: logging.LogRecord) -> None:
-        """Strict mode: the lock is held around the write itself, for filesystems without
-        atomic ``O_APPEND`` (NFS)."""
+        """Strict mode: the same path, with the lock held around the write itself, for
+        filesystems where ``O_APPEND`` is not atomic (NFS)."""
         coordinator = self._coordinator
         try:
             with coordinator.held():
-                self._attempt("roll", record, lambda: coordinator.settle(len(data), self))
-                coordinator.ensure_open(self).write(data)
+                file = coordinator.file
+                if (
+                    file is None
+                    or self._due(file, len(data))
+                    or time.monotonic() >= self._next_check
+                ):
+                    file = self._prepare(len(data), record, locked=True)
+                file.write(data)
         except LockTimeout:
             self._report("lock", record)
             coordinator.ensure_open(self).write(data)
