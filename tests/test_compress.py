@@ -7,7 +7,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -214,3 +216,49 @@ def test_killed_during_compression(tmp_path: Path, step: str) -> None:
     assert not [n for n in names if n.endswith(".z")]
     final = verify(log_files(str(tmp_path), "app.log"), {"victim": 50})
     assert final.ok, final.examples
+
+
+def test_shutdown_while_compressing_does_not_hang(tmp_path: Path) -> None:
+    """logging.shutdown holds the handler's lock while close() waits for the compressor."""
+    path = str(tmp_path / "app.log")
+    handler = lockrotate.RotatingFileHandler(
+        path, maxBytes=10_000, backupCount=5, compress="gzip", check_interval=0
+    )
+    started = threading.Event()
+    real = lockrotate._compress.compress_fd
+
+    def slow(fmt: str, source: int, dest: int) -> int:
+        started.set()
+        time.sleep(0.5)
+        return real(fmt, source, dest)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lockrotate._compress, "compress_fd", slow)
+        logger_for(handler, "shutdown").info(record_text("w", 0))
+        handler.doRollover()
+        assert started.wait(WAIT)
+        closer = threading.Thread(target=logging.shutdown, args=([weakref.ref(handler)],))
+        closer.start()
+        closer.join(WAIT)
+        assert not closer.is_alive(), "logging.shutdown hung on the compressor"
+    # The compression in progress was finished, not cut.
+    assert verify([path + ".1.gz"], {"w": 1}).ok
+
+
+def test_an_unrelated_compressed_file_never_costs_a_plain_one(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    (tmp_path / "app.log.1.gz").write_bytes(b"someone else's file")
+    handler = lockrotate.RotatingFileHandler(path, maxBytes=10_000, backupCount=5, compress="gzip")
+    logger_for(handler, "stale").info(record_text("w", 0))
+    handler.doRollover()
+    handler.close()
+    # app.log.1 (ours) and the foreign app.log.1.gz moved together to slot 2, both kept.
+    assert verify([path + ".1"], {"w": 1}).ok or verify([path + ".2"], {"w": 1}).ok
+    assert any(p.read_bytes() == b"someone else's file" for p in tmp_path.glob("app.log.*.gz"))
+
+
+def test_an_encoding_with_a_byte_order_mark_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="encoding"):
+        lockrotate.RotatingFileHandler(str(tmp_path / "app.log"), encoding="utf-16")
+    handler = lockrotate.RotatingFileHandler(str(tmp_path / "app.log"), encoding="utf-16-le")
+    handler.close()

@@ -107,7 +107,8 @@ def test_a_new_base_file_has_its_mode_before_it_has_its_name(
     )
     write(handler, 3)
     handler.close()
-    assert seen == [0o604, 0o604]  # the first base file and the one after the rollover
+    # The first base file, the lock file, and the base file after the rollover.
+    assert seen == [0o604, 0o604, 0o604]
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".new")]
 
 

@@ -15,6 +15,7 @@ import locale
 import logging
 import logging.handlers
 import os
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -80,6 +81,12 @@ def _codec(encoding: str, errors: str) -> str:
         codecs.lookup(name)
     except LookupError:
         raise ValueError(f"encoding {encoding!r} is not a known codec") from None
+    if "".encode(name):
+        # Each record is encoded on its own: a byte-order mark would start every line.
+        raise ValueError(
+            f"encoding {encoding!r} writes a byte-order mark; name the byte order "
+            "(e.g. 'utf-16-le') or use 'utf-8'"
+        )
     try:
         codecs.lookup_error(errors)
     except LookupError:
@@ -149,6 +156,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
                 permissions,
                 self._locate,
                 self._finish_compression,
+                self._report_background,
             )
         )
         self._trash: list[str] = []
@@ -156,72 +164,106 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self._check_interval = interval
         self._next_check = 0.0
         self._retry_at = 0.0
+        self._rolling = False
         self._failing: set[str] = set()
-        # Everything that can be refused was checked above: only now does logging know the
+        folder = os.path.dirname(base)
+        if not delay and not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, f"the folder of log file {base!r} does not exist")
+        # Everything that can be refused has been checked: only now does logging know the
         # handler (and close it at exit).
         super().__init__(base, "a", encoding=encoding, delay=True, errors=errors)
         self.delay = delay
-        self.encoding = io.text_encoding(encoding)
         _LIVE.add(self)
         if not delay:
-            folder = os.path.dirname(base)
-            if not os.path.isdir(folder):
-                raise FileNotFoundError(
-                    errno.ENOENT, f"the folder of log file {self.baseFilename!r} does not exist"
-                )
-            self._coordinator.ensure_open(self)
+            try:
+                self._coordinator.ensure_open(self)
+            except BaseException:
+                self.close()
+                raise
 
     # The write path ---------------------------------------------------------------------
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write one record as one ``write()``; roll over first if the policy says so."""
         try:
-            data = (self.format(record) + self.terminator).encode(self._codec, self._errors)
+            data = self._encode(record)
             if self._strict:
                 self._emit_locked(data, record)
                 return
             file = self._coordinator.file
             if file is None or self._due(file, len(data)) or time.monotonic() >= self._next_check:
                 file = self._prepare(len(data), record)
+                if file is None:
+                    return
             file.write(data)
-            stats = self.stats
-            stats.records += 1
-            stats.bytes += len(data)
+            self._written(len(data))
         except RecursionError:
             raise
+        except OSError:
+            self._report("write", record)
         except Exception:
             self.handleError(record)
 
-    def _prepare(self, nbytes: int, record: logging.LogRecord, locked: bool = False) -> AppendFile:
+    def _encode(self, record: logging.LogRecord) -> bytes:
+        return (self.format(record) + self.terminator).encode(self._codec, self._errors)
+
+    def _written(self, nbytes: int) -> None:
+        stats = self.stats
+        stats.records += 1
+        stats.bytes += nbytes
+        if self._failing:
+            self._failing.discard("write")
+
+    def _prepare(
+        self, nbytes: int, record: logging.LogRecord, locked: bool = False
+    ) -> AppendFile | None:
         """The slow path: open, follow an outside move, roll over (*locked*: the lock is
-        already held, in strict mode)."""
+        already held, in strict mode). None if there is no file to write to."""
         coordinator = self._coordinator
+        if not self._attempt("open", record, lambda: coordinator.ensure_open(self)):
+            return None
+        if self._rolling:
+            # A namer, rotator or handleError that logs here during our own rollover.
+            return coordinator.file
         now = time.monotonic()
-        coordinator.ensure_open(self)
         if now >= self._next_check:
             self._next_check = now + self._check_interval
             self._attempt("follow", record, lambda: coordinator.follow(self))
-        roll = (
-            (lambda: coordinator.settle(nbytes, self)) if locked else (lambda: self._roll(nbytes))
-        )
+        roll = (lambda: self._settle_held(nbytes)) if locked else (lambda: self._roll(nbytes))
         if (
             now >= self._retry_at
             and self._due(coordinator.ensure_open(self), nbytes)
             and not self._attempt("roll", record, roll)
         ):
             self._retry_at = now + _RETRY_AFTER_FAILURE
-        return coordinator.ensure_open(self)
+        return coordinator.file
+
+    def _settle_held(self, nbytes: int) -> None:
+        self._rolling = True
+        try:
+            self._coordinator.settle(nbytes, self)
+        finally:
+            self._rolling = False
 
     def _roll(self, nbytes: int, force: bool = False) -> None:
+        self._rolling = True
         try:
             self._coordinator.roll(nbytes, self, force)
         finally:
+            self._rolling = False
             self._empty_trash()
 
     def _emit_locked(self, data: bytes, record: logging.LogRecord) -> None:
         """Strict mode: the same path, with the lock held around the write itself, for
         filesystems where ``O_APPEND`` is not atomic (NFS)."""
         coordinator = self._coordinator
+        if self._rolling or time.monotonic() < self._retry_at:
+            # Re-entered during our own rollover, or the lock is stuck (already reported).
+            file = self._prepare(len(data), record)
+            if file is not None:
+                file.write(data)
+                self._written(len(data))
+            return
         try:
             with coordinator.held():
                 file = coordinator.file
@@ -231,16 +273,22 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
                     or time.monotonic() >= self._next_check
                 ):
                     file = self._prepare(len(data), record, locked=True)
-                file.write(data)
+                if file is not None:
+                    file.write(data)
         except LockTimeout:
+            self._retry_at = time.monotonic() + _RETRY_AFTER_FAILURE
             self._report("lock", record)
-            coordinator.ensure_open(self).write(data)
+            file = self._prepare(len(data), record)
+            if file is None:
+                return
+            file.write(data)
         else:
             self._failing.discard("lock")
+            if file is None:
+                return
         finally:
             self._empty_trash()
-        self.stats.records += 1
-        self.stats.bytes += len(data)
+        self._written(len(data))
 
     def _attempt(self, kind: str, record: logging.LogRecord, action: Callable[[], object]) -> bool:
         """Run *action*; a failure is reported once per outage (see ``_report``).
@@ -266,9 +314,14 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     # Stdlib hooks ----------------------------------------------------------------------------
 
     def shouldRollover(self, record: logging.LogRecord) -> bool:
-        """Whether *record* would trigger a rollover now (the stdlib's hook)."""
-        data = (self.format(record) + self.terminator).encode(self._codec, self._errors)
-        return self._due(self._coordinator.ensure_open(self), len(data))
+        """Whether *record* would trigger a rollover now (the stdlib's hook; ``emit`` uses
+        the same policy directly, so overriding this does not change what ``emit`` does)."""
+        data = self._encode(record)
+        self.acquire()
+        try:
+            return self._due(self._coordinator.ensure_open(self), len(data))
+        finally:
+            self.release()
 
     def doRollover(self) -> None:
         """Roll over now, unless another process just did (then its new file is used)."""
@@ -301,6 +354,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     def _forked(self) -> None:
         self.stats = self._coordinator.stats = HandlerStats()
+        self._coordinator.mutex = threading.Lock()
         if self._compressor is not None:
             self._compressor = self._compressor.after_fork()
 
@@ -317,15 +371,11 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         return self._due(file, nbytes)
 
     def _rotate_locked(self, file: AppendFile) -> None:
-        self._move_base_locked()
-        self._tidy_locked()
+        """Rename the base file to its rotated name (shifting older ones if the scheme does)."""
+        raise NotImplementedError
 
     def _started(self, file: AppendFile) -> None:
         """The default: nothing to record about a new file."""
-
-    def _move_base_locked(self) -> None:
-        """Rename the base file to its rotated name (shifting older ones if the scheme does)."""
-        raise NotImplementedError
 
     def _backups(self, names: list[str]) -> list[str]:
         """The rotated files of this log, compressed or not, oldest first, given the names in
@@ -342,11 +392,12 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """A user's ``rotator`` takes precedence over ``compress``."""
         return None if callable(self.rotator) else self._compressor
 
-    def _tidy_locked(self) -> None:
+    def _tidy_locked(self, rotated: Identity) -> None:
         """After a rollover, with the lock held: finish what a crash left, apply retention,
-        and queue the plain rotated files for compression."""
+        and queue plain rotated files for compression: *rotated*, the file this process just
+        rotated, and any another process left plain when it closed or died."""
         names = self._listing()
-        self._trash.extend(stale_scratch(self.baseFilename, names))
+        self._trash.extend(stale_scratch(self.baseFilename, names, time.time()))
         backups = self._backups(names)
         compressor = self._compressing()
         if compressor is not None:
@@ -370,9 +421,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         for path in doomed:
             self._discard_locked(path)
         if compressor is not None:
+            packed = {path[: -len(compressor.extension)] for path in backups}
             for path, _, _, identity in entries:
-                if path not in doomed and not path.endswith(compressor.extension):
-                    compressor.submit(identity)
+                if path not in doomed and path not in packed:
+                    compressor.submit(identity, orphan=identity != rotated)
 
     def _listing(self) -> list[str]:
         return os.listdir(os.path.dirname(self.baseFilename))
@@ -385,20 +437,32 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self._trash.append(scratch)
 
     def _empty_trash(self) -> None:
-        while self._trash:
+        # The compressor thread may empty it too: pop() is the atomic step.
+        while True:
+            try:
+                path = self._trash.pop()
+            except IndexError:
+                return
             with contextlib.suppress(FileNotFoundError):
-                os.remove(self._trash.pop())
+                os.remove(path)
 
     def _finish_interrupted(self, compressor: Compressor, backups: list[str]) -> list[str]:
         """Drop the plain copy of a file whose compressed copy is already in place (a process
-        was killed between the two steps); return the backups left."""
+        was killed between the two steps); return the backups left.
+
+        A compressed copy carries its source's modification time to the nanosecond: a
+        ``.gz`` that does not is someone else's, and both files are left alone.
+        """
         present = set(backups)
         left = []
         for path in backups:
-            if not path.endswith(compressor.extension) and path + compressor.extension in present:
-                self._discard_locked(path)
-            else:
-                left.append(path)
+            packed = path + compressor.extension
+            if not path.endswith(compressor.extension) and packed in present:
+                with contextlib.suppress(FileNotFoundError):
+                    if os.lstat(path).st_mtime_ns == os.lstat(packed).st_mtime_ns:
+                        self._discard_locked(path)
+                        continue
+            left.append(path)
         return left
 
     def _locate(self, identity: Identity) -> str | None:
@@ -410,11 +474,14 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         return None
 
     def _finish_compression(self, identity: Identity, temp: str, nbytes: int) -> bool:
-        """Called by the compressor thread: put the compressed copy in place, with the lock."""
+        """Called by the compressor thread: put the compressed copy in place, with the lock.
+
+        It takes the coordinator's lock, never the handler's: ``logging.shutdown`` holds the
+        handler's lock while ``close()`` waits for this thread.
+        """
         compressor = self._compressor
         if compressor is None:
             return False
-        self.acquire()
         try:
             with self._coordinator.held():
                 path = self._locate(identity)
@@ -426,8 +493,9 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
                 os.rename(temp, packed)
                 self._discard_locked(path)
                 return True
-        except LockTimeout:
-            return False
         finally:
             self._empty_trash()
-            self.release()
+
+    def _report_background(self, message: str) -> None:
+        """A failure in the compressor thread, which has no record of its own to report."""
+        self.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))

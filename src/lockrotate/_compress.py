@@ -20,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any
 
 from ._naming import scratch_path
@@ -76,6 +77,16 @@ def compress_fd(fmt: str, source: int, dest: int) -> int:
 
 Locate = Callable[[Identity], "str | None"]
 Finish = Callable[[Identity, str, int], bool]
+Report = Callable[[str], None]
+
+_ATTEMPTS = 5
+
+
+@dataclass
+class _Job:
+    not_before: float
+    stillness: float
+    failures: int = 0
 
 
 class Compressor:
@@ -89,6 +100,7 @@ class Compressor:
         permissions: Permissions,
         locate: Locate,
         finish: Finish,
+        report: Report,
     ) -> None:
         self.fmt = fmt
         self.extension = EXTENSIONS[fmt]
@@ -97,16 +109,25 @@ class Compressor:
         self.permissions = permissions
         self._locate = locate
         self._finish = finish
-        self._jobs: dict[Identity, float] = {}
+        self._report = report
+        self._jobs: dict[Identity, _Job] = {}
         self._wake = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, identity: Identity) -> None:
+    def submit(self, identity: Identity, orphan: bool = False) -> None:
+        """Compress the file with *identity* once nobody can still be writing to it.
+
+        The process that rotated a file compresses it after ``grace`` seconds of stillness.
+        A plain file left by a process that closed or died first (an *orphan*) waits three
+        times as long, so that the process that rotated it, if alive, gets there first.
+        """
         with self._wake:
             if self._stopping:
                 return
-            self._jobs.setdefault(identity, 0.0)
+            stillness = self.grace * 3 if orphan else self.grace
+            job = self._jobs.setdefault(identity, _Job(0.0, stillness))
+            job.stillness = min(job.stillness, stillness)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="lockrotate-compress", daemon=True
@@ -120,7 +141,7 @@ class Compressor:
             self._stopping = True
             self._wake.notify()
             thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if thread is not None:
             thread.join()
 
     def after_fork(self) -> Compressor:
@@ -132,6 +153,7 @@ class Compressor:
             self.permissions,
             self._locate,
             self._finish,
+            self._report,
         )
 
     def _run(self) -> None:
@@ -147,30 +169,37 @@ class Compressor:
 
     def _due_job(self) -> Identity | None:
         now = time.monotonic()
-        for identity, not_before in self._jobs.items():
-            if not_before <= now:
+        for identity, job in self._jobs.items():
+            if job.not_before <= now:
                 return identity
         return None
 
     def _next_wait(self) -> float | None:
         if not self._jobs:
             return None
-        return max(0.0, min(self._jobs.values()) - time.monotonic())
+        return max(0.0, min(job.not_before for job in self._jobs.values()) - time.monotonic())
 
     def _attempt(self, identity: Identity) -> None:
-        """Compress the file with *identity* if it has been still long enough."""
-        retry_in: float | None = None
+        """Compress the file with *identity* if it has been still long enough; a job that
+        keeps failing is reported and given up after a few tries (the file stays plain)."""
+        with self._wake:
+            job = self._jobs[identity]
+        retry_in: float | None
         try:
-            retry_in = self._compress(identity)
-        except OSError:
-            retry_in = self.grace
+            retry_in = self._compress(identity, job.stillness)
+        except Exception as exc:
+            job.failures += 1
+            retry_in = None if job.failures >= _ATTEMPTS else self.grace * job.failures
+            if retry_in is None:
+                self._report(f"lockrotate gave up compressing a rotated file: {exc!r}")
         with self._wake:
             if retry_in is None:
                 self._jobs.pop(identity, None)
             else:
-                self._jobs[identity] = time.monotonic() + retry_in
+                job.not_before = time.monotonic() + retry_in
 
-    def _compress(self, identity: Identity) -> float | None:
+    def _compress(self, identity: Identity, stillness: float) -> float | None:
+        """Seconds until the next try, or None when the job is done (or moot)."""
         path = self._locate(identity)
         if path is None:
             return None
@@ -180,12 +209,15 @@ class Compressor:
             if (st.st_dev, st.st_ino) != identity:
                 return 0.0  # shifted by a rollover between locate and open: look again
             still = time.time() - st.st_mtime
-            if still < self.grace:
-                return self.grace - still
+            if still < stillness:
+                return stillness - still
             temp = scratch_path(self.base_path)
             dest = self.permissions.create_new(temp, st.st_mode & 0o777)
             try:
                 nbytes = compress_fd(self.fmt, source, dest)
+                # The copy keeps the original's time: retention by age sees the same file,
+                # and a later rollover can tell an interrupted copy from an unrelated one.
+                os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
             except BaseException:
                 os.close(dest)
                 os.unlink(temp)
@@ -193,8 +225,12 @@ class Compressor:
             os.close(dest)
         finally:
             os.close(source)
-        if not self._finish(identity, temp, nbytes):
+        try:
+            if self._finish(identity, temp, nbytes):
+                return None
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
-            return self.grace if self._locate(identity) is not None else None
-        return None
+        if self._locate(identity) is None:
+            return None
+        raise RuntimeError(f"{path} changed or its compressed name is taken; left plain")

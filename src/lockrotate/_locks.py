@@ -14,11 +14,11 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any
 
-from ._permissions import Permissions
+from ._permissions import Permissions, open_file
 
 _FIRST_PAUSE = 20e-6
 _LONGEST_PAUSE = 250e-6
-_NOFOLLOW_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW_FLAGS = os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 class LockTimeout(TimeoutError):
@@ -35,16 +35,7 @@ class LockTimeout(TimeoutError):
 
 def open_nofollow(path: str, permissions: Permissions, fallback_mode: int = 0o666) -> int:
     """Open (creating if needed) *path* for reading and writing, refusing a symlink there."""
-    fd = os.open(
-        path, _NOFOLLOW_FLAGS, fallback_mode if permissions.mode is None else permissions.mode
-    )
-    if permissions.explicit:
-        try:
-            permissions.apply(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-    return fd
+    return open_file(path, _NOFOLLOW_FLAGS, permissions, fallback_mode)
 
 
 class InterProcessLock(ABC):

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import secrets
+import socket
 from collections.abc import Callable, Iterable
 
 Namer = Callable[[str], str]
@@ -24,7 +25,9 @@ def lock_stem(base_path: str, lock_dir: str | None) -> str:
     folder, name = os.path.split(base_path)
     if lock_dir is None:
         return os.path.join(folder, f".{name}")
-    digest = hashlib.sha256(base_path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    # The folder's real path: a log reached through a symlinked folder gets the same lock.
+    real = os.path.join(os.path.realpath(folder), name)
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return os.path.join(os.path.abspath(lock_dir), f".{name}.{digest}")
 
 
@@ -121,24 +124,41 @@ def expired(
 
 def scratch_path(base_path: str) -> str:
     """A hidden name in the log's folder for a file on its way in or out (a compressed copy
-    being written, a rotated file about to be deleted): ``.<log>.<pid>.<random>.z``."""
+    being written, a rotated file about to be deleted): ``.<log>.<host>.<pid>.<random>.z``."""
     folder, name = os.path.split(base_path)
-    return os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(6)}.z")
+    return os.path.join(folder, f".{name}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}.z")
 
 
-def stale_scratch(base_path: str, names: Iterable[str]) -> list[str]:
-    """The scratch files of this log left by processes that no longer exist."""
+_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
+_FOREIGN_STALE_AFTER = 3600.0
+
+
+def stale_scratch(base_path: str, names: Iterable[str], now: float) -> list[str]:
+    """The scratch files of this log that nobody is working on any more.
+
+    Ours (same host) are stale once their process is gone. A process of another host or
+    container sharing the folder cannot be asked, so its scratch files are stale only after
+    an hour without a write.
+    """
     folder, name = os.path.split(base_path)
-    own = re.compile(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{12}}\.z", re.ASCII)
+    own = re.compile(rf"\.{re.escape(name)}\.([0-9a-f]{{8}})\.(\d+)\.[0-9a-f]{{12}}\.z", re.ASCII)
     stale = []
     for entry in names:
         m = own.fullmatch(entry)
         if m is None:
             continue
+        path = os.path.join(folder, entry)
+        if m[1] == _HOST:
+            try:
+                os.kill(int(m[2]), 0)
+            except ProcessLookupError:
+                stale.append(path)
+            except PermissionError:
+                continue
+            continue
         try:
-            os.kill(int(m[1]), 0)
-        except ProcessLookupError:
-            stale.append(os.path.join(folder, entry))
-        except PermissionError:
+            if now - os.lstat(path).st_mtime > _FOREIGN_STALE_AFTER:
+                stale.append(path)
+        except FileNotFoundError:
             continue
     return stale

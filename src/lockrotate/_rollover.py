@@ -20,10 +20,12 @@ file is ever opened in a mode that could truncate it.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 from typing import Protocol
 
-from ._locks import InterProcessLock, open_nofollow
+from ._locks import InterProcessLock, LockTimeout, open_nofollow
 from ._permissions import Permissions
 from ._stats import HandlerStats
 from ._writer import AppendFile, Identity
@@ -39,10 +41,14 @@ class Policy(Protocol):
         """With the lock held: must *file* roll over before *nbytes* more are written?"""
 
     def _rotate_locked(self, file: AppendFile) -> None:
-        """With the lock held: move the base file away and apply retention."""
+        """With the lock held: move the base file away."""
 
     def _started(self, file: AppendFile) -> None:
         """With the lock held: *file* is the new, empty base file this process created."""
+
+    def _tidy_locked(self, rotated: Identity) -> None:
+        """With the lock held, after rotating the file *rotated*: retention, compression,
+        and what a crash left behind."""
 
 
 class Coordinator:
@@ -60,6 +66,7 @@ class Coordinator:
         self.stats = stats
         self.permissions = permissions
         self.file: AppendFile | None = None
+        self.mutex = threading.Lock()
 
     def ensure_open(self, policy: Policy) -> AppendFile:
         if self.file is None:
@@ -100,6 +107,7 @@ class Coordinator:
         self.file = fresh
         self.stats.rollovers += 1
         policy._started(fresh)
+        policy._tidy_locked(file.identity)
         return fresh
 
     def roll(self, nbytes: int, policy: Policy, force: bool = False) -> AppendFile:
@@ -124,7 +132,11 @@ class Coordinator:
 
 class Held:
     """The lock held for a ``with`` block, timed for the stats (a class: strict mode enters
-    one per record, and a generator-based context manager costs several times more)."""
+    one per record, and a generator-based context manager costs several times more).
+
+    Threads of one process share the lock's descriptor, and ``flock`` does not exclude
+    them from each other: the coordinator's mutex does.
+    """
 
     __slots__ = ("coordinator", "rollovers", "start", "waited")
 
@@ -132,18 +144,28 @@ class Held:
         self.coordinator = coordinator
 
     def __enter__(self) -> None:
-        stats = self.coordinator.stats
-        try:
-            self.waited = self.coordinator.lock.acquire()
-        except TimeoutError:
+        coordinator = self.coordinator
+        lock, stats = coordinator.lock, coordinator.stats
+        if not coordinator.mutex.acquire(timeout=lock.timeout):
             stats.lock_timeouts += 1
+            raise LockTimeout(lock.path, lock.timeout)
+        try:
+            self.waited = lock.acquire()
+        except BaseException:
+            coordinator.mutex.release()
+            if isinstance(sys.exc_info()[1], TimeoutError):
+                stats.lock_timeouts += 1
             raise
         self.rollovers = stats.rollovers
         self.start = time.monotonic()
 
     def __exit__(self, *exc: object) -> None:
-        self.coordinator.lock.release()
-        stats = self.coordinator.stats
+        coordinator = self.coordinator
+        try:
+            coordinator.lock.release()
+        finally:
+            coordinator.mutex.release()
+        stats = coordinator.stats
         held = time.monotonic() - self.start
         stats.record_lock(self.waited, held, stats.rollovers != self.rollovers)
 

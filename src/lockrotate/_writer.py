@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import secrets
 
-from ._permissions import Permissions
+from ._permissions import Permissions, open_file
 
 Identity = tuple[int, int]
 
@@ -34,10 +32,7 @@ class AppendFile:
 
     def __init__(self, path: str, permissions: Permissions | None = None) -> None:
         self.path = path
-        if permissions is None or not permissions.explicit:
-            self.fd = os.open(path, _APPEND | os.O_CREAT, 0o666)
-        else:
-            self.fd = _open_with(path, permissions)
+        self.fd = open_file(path, _APPEND, permissions or Permissions())
         try:
             st = os.fstat(self.fd)
         except BaseException:
@@ -99,31 +94,3 @@ class AppendFile:
     @property
     def closed(self) -> bool:
         return self.fd < 0
-
-
-def _open_with(path: str, permissions: Permissions) -> int:
-    """Open *path* for appending; if it must be created, it appears with its mode and owner.
-
-    The new file is made under a temporary name and linked into place: ``link`` never
-    replaces a file that another process created meanwhile (then that one is opened).
-    """
-    while True:
-        try:
-            return os.open(path, _APPEND)
-        except FileNotFoundError:
-            pass
-        folder, name = os.path.split(path)
-        temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.new")
-        fd = permissions.create_new(temp)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            os.close(fd)
-            continue
-        except BaseException:
-            os.close(fd)
-            raise
-        finally:
-            os.unlink(temp)
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
-        return fd

@@ -52,13 +52,12 @@ class RotatingFileHandler(SharedFileHandler):
             )
         self.maxBytes = count_arg("maxBytes", maxBytes)
         self.backupCount = count_arg("backupCount", backupCount)
-        self._limit = self.maxBytes if self.backupCount > 0 else 0
         super().__init__(filename, encoding, delay, errors, **options)
 
     def _due(self, file: AppendFile, nbytes: int) -> bool:
-        # Called for every record: _size_due inlined, the size read straight from the fd.
-        limit = self._limit
-        if limit <= 0:
+        # Called for every record: the size is read straight from the descriptor.
+        limit = self.maxBytes
+        if limit <= 0 or self.backupCount <= 0:
             return False
         size = os.lseek(file.fd, 0, os.SEEK_END)
         return size > 0 and size + nbytes > limit
@@ -95,7 +94,7 @@ class RotatingFileHandler(SharedFileHandler):
         slots = self._slots(names)
         return [path for index in sorted(slots, reverse=True) for path in slots[index]]
 
-    def _move_base_locked(self) -> None:
+    def _rotate_locked(self, file: AppendFile) -> None:
         """Shift the backups up by one, dropping the oldest, then move the base file to .1.
 
         Only the run of backups that starts at .1 without a gap is shifted: a chain left
@@ -143,7 +142,8 @@ class TimedRotatingFileHandler(SharedFileHandler):
     ) -> None:
         self._schedule = make_schedule(when, interval, utc, atTime)
         self.when = self._schedule.when
-        self.interval = self._schedule.length
+        # The stdlib's value, even for W0-W6, where (as in the stdlib) it is not used.
+        self.interval = self._schedule.length * (interval if self.when.startswith("W") else 1)
         self.utc = self._schedule.utc
         self.atTime = atTime
         self.suffix = self._schedule.suffix
@@ -212,7 +212,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
             return False
         return self._period < current or _size_due(file, nbytes, self.maxBytes)
 
-    def _move_base_locked(self) -> None:
+    def _rotate_locked(self, file: AppendFile) -> None:
         label = self._schedule.label(self._period)
         extension = "" if self._compressor is None else self._compressor.extension
         counter = next_counter(self._entries(self._listing()), label)
