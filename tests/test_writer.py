@@ -96,13 +96,14 @@ def test_identity_follows_the_file_not_the_name(tmp_path: Path) -> None:
     assert Path(path + ".1").read_bytes() == b"after the rename\n"
 
 
-def test_close_is_idempotent_and_flush_is_harmless(tmp_path: Path) -> None:
+def test_close_is_idempotent(tmp_path: Path) -> None:
     file = AppendFile(str(tmp_path / "app.log"))
-    file.flush()
-    assert not file.closed
+    fd = file.fd
     file.close()
     file.close()
-    assert file.closed
+    assert file.fd == -1
+    with pytest.raises(OSError):
+        os.fstat(fd)
 
 
 def test_never_truncates(tmp_path: Path) -> None:

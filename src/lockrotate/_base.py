@@ -172,7 +172,9 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         # Everything that can be refused has been checked: only now does logging know the
         # handler (and close it at exit).
         super().__init__(base, "a", encoding=encoding, delay=True, errors=errors)
+        # As the stdlib's rotating handlers leave them (BaseRotatingHandler resets encoding).
         self.delay = delay
+        self.encoding = io.text_encoding(encoding)
         _LIVE.add(self)
         if not delay:
             try:
@@ -388,6 +390,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     # Retention and compression ----------------------------------------------------------
 
+    def _extension(self) -> str:
+        """The suffix compression adds to a rotated file's name ("" without compression)."""
+        return "" if self._compressor is None else self._compressor.extension
+
     def _compressing(self) -> Compressor | None:
         """A user's ``rotator`` takes precedence over ``compress``."""
         return None if callable(self.rotator) else self._compressor
@@ -421,7 +427,11 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         for path in doomed:
             self._discard_locked(path)
         if compressor is not None:
-            packed = {path[: -len(compressor.extension)] for path in backups}
+            packed = {
+                path[: -len(compressor.extension)]
+                for path in backups
+                if path.endswith(compressor.extension)
+            }
             for path, _, _, identity in entries:
                 if path not in doomed and path not in packed:
                     compressor.submit(identity, orphan=identity != rotated)

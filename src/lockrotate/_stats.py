@@ -12,8 +12,9 @@ _SAMPLES = 4096
 class HandlerStats:
     """What this process's handler did since it was built (or since this process forked).
 
-    The write path only adds to ``records`` and ``bytes``; everything else changes at a
-    rollover. ``lock_waits`` and ``lock_holds`` keep the latest 4096 durations (seconds) for
+    The write path only adds to ``records`` and ``bytes``; the rest changes when the lock is
+    taken (at a rollover, by the compressor, and for every record in strict mode).
+    ``lock_waits`` and ``lock_holds`` keep the latest 4096 durations (seconds) for
     percentiles; ``rollover_holds`` those of the holds in which this process rotated.
     """
 

@@ -80,17 +80,7 @@ class AppendFile:
         """Whether the path still names the file this descriptor writes to."""
         return identity_of(self.path) == self.identity
 
-    def fileno(self) -> int:
-        return self.fd
-
-    def flush(self) -> None:
-        """Nothing is buffered; kept so code that flushes ``handler.stream`` still works."""
-
     def close(self) -> None:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
             os.close(fd)
-
-    @property
-    def closed(self) -> bool:
-        return self.fd < 0

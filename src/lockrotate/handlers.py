@@ -13,7 +13,14 @@ import re
 from typing import Unpack
 
 from ._base import Options, SharedFileHandler, count_arg
-from ._naming import beyond_retention, next_counter, numbered, timed, timed_entries
+from ._naming import (
+    beyond_retention,
+    next_counter,
+    numbered,
+    timed,
+    timed_backups,
+    timed_entries,
+)
 from ._schedule import ext_match, make_schedule
 from ._writer import AppendFile
 
@@ -61,10 +68,6 @@ class RotatingFileHandler(SharedFileHandler):
             return False
         size = os.lseek(file.fd, 0, os.SEEK_END)
         return size > 0 and size + nbytes > limit
-
-    def _extension(self) -> str:
-        compressor = self._compressor
-        return "" if compressor is None else compressor.extension
 
     def _slots(self, names: list[str]) -> dict[int, list[str]]:
         """Backup index -> the names it has now: plain, compressed, or (after a crash) both.
@@ -165,17 +168,18 @@ class TimedRotatingFileHandler(SharedFileHandler):
         return beyond_retention(self._backups(self._listing()), self.backupCount)
 
     def _entries(self, names: list[str]) -> list[tuple[str, int, str]]:
-        compressor = self._compressor
         return timed_entries(
             self.baseFilename,
             names,
             self._schedule.label_pattern,
             self.namer,
-            "" if compressor is None else compressor.extension,
+            self._extension(),
         )
 
     def _backups(self, names: list[str]) -> list[str]:
-        return [path for _, _, path in self._entries(names)]
+        return timed_backups(
+            self.baseFilename, names, self._schedule.label_pattern, self.namer, self._extension()
+        )
 
     def _kept_by_count(self) -> int:
         return self.backupCount
@@ -214,7 +218,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
 
     def _rotate_locked(self, file: AppendFile) -> None:
         label = self._schedule.label(self._period)
-        extension = "" if self._compressor is None else self._compressor.extension
+        extension = self._extension()
         counter = next_counter(self._entries(self._listing()), label)
         while True:
             dest = self.rotation_filename(timed(self.baseFilename, label, counter))
