@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._naming import scratch_path
@@ -77,26 +78,15 @@ def open_file(path: str, flags: int, permissions: Permissions, fallback_mode: in
         return fd
 
 
-def _uid(user: int | str) -> int:
-    if isinstance(user, int) and not isinstance(user, bool):
-        return user
-    if isinstance(user, str):
+def _owner_id(what: str, value: object, lookup: Callable[[str], int]) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
         try:
-            return pwd.getpwnam(user).pw_uid
+            return lookup(value)
         except KeyError:
-            raise ValueError(f"owner: no user named {user!r}") from None
-    raise TypeError(f"owner: a user is a name or an id, not {user!r}")
-
-
-def _gid(group: int | str) -> int:
-    if isinstance(group, int) and not isinstance(group, bool):
-        return group
-    if isinstance(group, str):
-        try:
-            return grp.getgrnam(group).gr_gid
-        except KeyError:
-            raise ValueError(f"owner: no group named {group!r}") from None
-    raise TypeError(f"owner: a group is a name or an id, not {group!r}")
+            raise ValueError(f"owner: no {what} named {value!r}") from None
+    raise TypeError(f"owner: a {what} is a name or an id, not {value!r}")
 
 
 def resolve(chmod: int | None, owner: tuple[int | str, int | str] | None) -> Permissions:
@@ -111,7 +101,8 @@ def resolve(chmod: int | None, owner: tuple[int | str, int | str] | None) -> Per
         return Permissions(chmod)
     if not isinstance(owner, (tuple, list)) or len(owner) != 2:
         raise TypeError(f"owner must be a (user, group) pair, not {owner!r}")
-    uid, gid = _uid(owner[0]), _gid(owner[1])
+    uid = _owner_id("user", owner[0], lambda name: pwd.getpwnam(name).pw_uid)
+    gid = _owner_id("group", owner[1], lambda name: grp.getgrnam(name).gr_gid)
     euid = os.geteuid()
     if euid != 0 and (uid != euid or gid not in {os.getegid(), *os.getgroups()}):
         raise PermissionError(
