@@ -9,9 +9,12 @@ Between rollovers nobody takes a lock: every process appends whole records to it
    process (or logrotate, or a person) has already moved it, so this process adopts the new
    file, opening it in append mode, and decides again on that file;
 3. otherwise asks the policy, now with the lock held, whether the file is really due; if so
-   the policy renames it away (and applies retention), and this process opens the new base
-   file in append mode;
+   the policy renames it away, this process opens the new base file in append mode, and the
+   policy applies retention;
 4. lets go of the lock.
+
+Threads of one process share one lock descriptor, which ``flock`` does not tell apart: a
+mutex in the coordinator makes them take turns.
 
 So each rollover is performed exactly once, every other process adopts its result, and no
 file is ever opened in a mode that could truncate it.
