@@ -191,20 +191,25 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             data = self._encode(record)
             if self._strict:
                 self._emit_locked(data, record)
-                return
-            file = self._coordinator.file
-            if file is None or self._due(file, len(data)) or time.monotonic() >= self._next_check:
-                file = self._prepare(len(data), record)
-                if file is None:
-                    return
-            file.write(data)
-            self._written(len(data))
+            else:
+                self._append(data, record)
         except RecursionError:
             raise
         except OSError:
             self._report("write", record)
         except Exception:
             self.handleError(record)
+
+    def _append(self, data: bytes, record: logging.LogRecord, locked: bool = False) -> None:
+        """The path between rollovers: one cheap check of the policy, one write (*locked*:
+        strict mode holds the lock around it)."""
+        file = self._coordinator.file
+        if file is None or self._due(file, len(data)) or time.monotonic() >= self._next_check:
+            file = self._prepare(len(data), record, locked)
+            if file is None:
+                return
+        file.write(data)
+        self._written(len(data))
 
     def _encode(self, record: logging.LogRecord) -> bytes:
         return (self.format(record) + self.terminator).encode(self._codec, self._errors)
@@ -258,39 +263,21 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def _emit_locked(self, data: bytes, record: logging.LogRecord) -> None:
         """Strict mode: the same path, with the lock held around the write itself, for
         filesystems where ``O_APPEND`` is not atomic (NFS)."""
-        coordinator = self._coordinator
         if self._rolling or time.monotonic() < self._retry_at:
             # Re-entered during our own rollover, or the lock is stuck (already reported).
-            file = self._prepare(len(data), record)
-            if file is not None:
-                file.write(data)
-                self._written(len(data))
+            self._append(data, record)
             return
         try:
-            with coordinator.held():
-                file = coordinator.file
-                if (
-                    file is None
-                    or self._due(file, len(data))
-                    or time.monotonic() >= self._next_check
-                ):
-                    file = self._prepare(len(data), record, locked=True)
-                if file is not None:
-                    file.write(data)
+            with self._coordinator.held():
+                self._append(data, record, locked=True)
         except LockTimeout:
             self._retry_at = time.monotonic() + _RETRY_AFTER_FAILURE
             self._report("lock", record)
-            file = self._prepare(len(data), record)
-            if file is None:
-                return
-            file.write(data)
-        else:
-            self._failing.discard("lock")
-            if file is None:
-                return
+            self._append(data, record)
+            return
         finally:
             self._empty_trash()
-        self._written(len(data))
+        self._failing.discard("lock")
 
     def _attempt(self, kind: str, record: logging.LogRecord, action: Callable[[], object]) -> bool:
         """Run *action*; a failure is reported once per outage (see ``_report``).

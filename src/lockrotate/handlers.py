@@ -62,12 +62,7 @@ class RotatingFileHandler(SharedFileHandler):
         super().__init__(filename, encoding, delay, errors, **options)
 
     def _due(self, file: AppendFile, nbytes: int) -> bool:
-        # Called for every record: the size is read straight from the descriptor.
-        limit = self.maxBytes
-        if limit <= 0 or self.backupCount <= 0:
-            return False
-        size = os.lseek(file.fd, 0, os.SEEK_END)
-        return size > 0 and size + nbytes > limit
+        return self.backupCount > 0 and _size_due(file, nbytes, self.maxBytes)
 
     def _slots(self, names: list[str]) -> dict[int, list[str]]:
         """Backup index -> the names it has now: plain, compressed, or (after a crash) both.
