@@ -20,19 +20,11 @@ import lockrotate._base
 import lockrotate._compress
 from lockrotate._base import SharedFileHandler
 from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
-from lockrotate.bench.workload import Workload, run
+from lockrotate.bench.workload import Workload, logger_for, run
 
 FORMATS = ["gzip", "bz2", "xz", "zstd"]
 EXT = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
 WAIT = 30.0
-
-
-def logger_for(handler: logging.Handler, name: str) -> logging.Logger:
-    logger = logging.getLogger(f"test_compress.{name}.{id(handler)}")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    return logger
 
 
 def plain_backups(folder: Path) -> list[str]:

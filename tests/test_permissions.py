@@ -16,6 +16,7 @@ import pytest
 import lockrotate
 from conftest import run_in_child
 from lockrotate.bench.verify import record_text
+from lockrotate.bench.workload import logger_for
 
 NOBODY = pwd.getpwnam("nobody")
 NOGROUP = grp.getgrgid(NOBODY.pw_gid)
@@ -31,10 +32,7 @@ def umask() -> Iterator[None]:
 
 
 def write(handler: logging.Handler, count: int) -> None:
-    logger = logging.getLogger(f"test_permissions.{id(handler)}")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    logger = logger_for(handler, f"test_permissions.{id(handler)}")
     for seq in range(count):
         logger.info(record_text("w", seq))
 

@@ -13,6 +13,7 @@ import lockrotate
 from conftest import FakeClock
 from lockrotate._naming import expired
 from lockrotate.bench.verify import record_text
+from lockrotate.bench.workload import logger_for
 
 FOREIGN = [
     "app.log.bak",
@@ -36,10 +37,7 @@ def assert_foreign_untouched(folder: Path) -> None:
 
 
 def log_n(handler: logging.Handler, writer: str, count: int) -> None:
-    logger = logging.getLogger(f"test_retention.{id(handler)}")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    logger = logger_for(handler, f"test_retention.{id(handler)}")
     for seq in range(count):
         logger.info(record_text(writer, seq))
 

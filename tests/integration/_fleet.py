@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lockrotate.bench.verify import record_text
+from lockrotate.bench.workload import logger_for
 
 Factory = Callable[[str], logging.Handler]
 REPLY_TIMEOUT = 60.0
@@ -27,14 +28,6 @@ def redirect_stderr(path: str) -> None:
     os.dup2(fd, 2)
     os.close(fd)
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-
-
-def logger_for(handler: logging.Handler, name: str) -> logging.Logger:
-    logger = logging.getLogger(f"integration.{name}")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    return logger
 
 
 def _serve(index: int, factory: Factory, path: str, conn: Any, err_path: str) -> None:

@@ -110,7 +110,8 @@ def _log_records(
     counts[writer] = seq
 
 
-def _logger_for(handler: logging.Handler, name: str) -> logging.Logger:
+def logger_for(handler: logging.Handler, name: str) -> logging.Logger:
+    """A logger that sends records to *handler* alone (the tests use it too)."""
     logger = logging.getLogger(f"lockrotate.workload.{name}")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
@@ -132,7 +133,7 @@ def _worker(
     os.dup2(err, 2)
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     handler = _INHERITED["handler"] if factory is None else factory(path)
-    logger = _logger_for(handler, str(index))
+    logger = logger_for(handler, str(index))
     counts: dict[str, int] = {}
     ready.release()
     go.wait()
@@ -169,7 +170,7 @@ def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) 
     if workload.start == "inherit":
         _INHERITED["handler"] = factory(path)
         child_factory = None
-        parent = _logger_for(_INHERITED["handler"], "parent")
+        parent = logger_for(_INHERITED["handler"], "parent")
         for seq in range(workload.parent_records):
             parent.info(record_text("parent", seq, workload.record_size))
         parent_counts["parent"] = workload.parent_records
