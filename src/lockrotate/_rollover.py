@@ -173,6 +173,9 @@ class Held:
         stats.record_lock(self.waited, held, stats.rollovers != self.rollovers)
 
 
+_READ = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
 class PeriodLedger:
     """Which file holds which time period, kept beside the lock file.
 
@@ -190,8 +193,10 @@ class PeriodLedger:
         self.mode = mode
 
     def read(self) -> tuple[Identity, int] | None:
+        """The last entry; None if there is none yet or it cannot be read (then the file's
+        mtime decides)."""
         try:
-            fd = open_nofollow(self.path, self.permissions, self.mode)
+            fd = os.open(self.path, _READ)
         except OSError:
             return None
         try:
