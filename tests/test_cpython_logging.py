@@ -1,0 +1,193 @@
+"""CPython's own ``test_logging`` cases for the two rotating handlers, run against lockrotate.
+
+A drop-in replacement must pass the tests the stdlib's handlers pass: each case of
+``RotatingFileHandlerTest`` and ``TimedRotatingFileHandlerTest`` (the timed rollover
+``computeRollover`` and ``getFilesToDelete`` tests included), and ``HandlerTest`` cases that
+build these handlers, run here with ``logging.handlers.RotatingFileHandler`` and
+``TimedRotatingFileHandler`` replaced by lockrotate's classes. Debian ships these tests apart,
+as ``libpython3.X-testsuite`` (``.ci/run`` installs it); in CI a missing suite fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import logging.handlers
+import os
+import tempfile
+import unittest
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import lockrotate
+
+SUITE = "test.test_logging"
+# Every case of these classes runs; a case the stdlib adds later runs too.
+WHOLE_CLASSES = ("RotatingFileHandlerTest", "TimedRotatingFileHandlerTest")
+# Cases of other classes that build one of the two handlers.
+OTHER_CASES = (("HandlerTest", "test_path_objects"),)
+# Cases that must exist, so that a renamed class or an import of the wrong module cannot
+# make this file pass by running nothing.
+REQUIRED = (
+    ("RotatingFileHandlerTest", "test_should_rollover"),
+    ("RotatingFileHandlerTest", "test_should_not_rollover"),
+    ("RotatingFileHandlerTest", "test_rotator"),
+    ("TimedRotatingFileHandlerTest", "test_should_not_rollover"),
+    ("TimedRotatingFileHandlerTest", "test_rollover"),
+    ("TimedRotatingFileHandlerTest", "test_compute_files_to_delete"),
+    ("TimedRotatingFileHandlerTest", "test_compute_rollover_MIDNIGHT"),
+    ("TimedRotatingFileHandlerTest", "test_compute_rollover_weekly_attime"),
+)
+
+EMPTY_FILE_REASON = (
+    "documented difference: maxBytes=1 on an empty file rolls over in Python 3.11's handler "
+    "but not in lockrotate's, as in CPython 3.13 (gh-116263): an empty file is never rotated"
+)
+
+
+def _load_suite() -> ModuleType | None:
+    try:
+        return importlib.import_module(SUITE)
+    except ImportError:
+        return None
+
+
+STDLIB_TESTS = _load_suite()
+
+
+def _stdlib_rolls_empty_file() -> bool:
+    """Whether this interpreter's own handler rolls an empty file over at ``maxBytes=1``
+    (the behaviour gh-116263 removed, which its ``test_should_rollover`` then expects)."""
+    with tempfile.TemporaryDirectory() as folder:
+        handler = logging.handlers.RotatingFileHandler(
+            os.path.join(folder, "empty.log"), maxBytes=1, encoding="utf-8"
+        )
+        try:
+            return bool(handler.shouldRollover(logging.makeLogRecord({"msg": "x"})))
+        finally:
+            handler.close()
+
+
+# (class, case) -> (reason, exception type) of a documented, expected failure.
+EXPECTED_FAILURES: dict[tuple[str, str], tuple[str, type[BaseException]]] = {}
+if _stdlib_rolls_empty_file():
+    EXPECTED_FAILURES["RotatingFileHandlerTest", "test_should_rollover"] = (
+        EMPTY_FILE_REASON,
+        AssertionError,
+    )
+
+
+def _case_ids() -> list[tuple[str, str]]:
+    if STDLIB_TESTS is None:
+        return []
+    loader = unittest.TestLoader()
+    cases = [
+        (name, method)
+        for name in WHOLE_CLASSES
+        for method in loader.getTestCaseNames(getattr(STDLIB_TESTS, name))
+    ]
+    return cases + list(OTHER_CASES)
+
+
+CASES = _case_ids()
+
+
+def _params() -> list[Any]:
+    params = []
+    for case in CASES:
+        marks = []
+        if case in EXPECTED_FAILURES:
+            reason, raises = EXPECTED_FAILURES[case]
+            marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=raises))
+        params.append(pytest.param(*case, id=".".join(case), marks=marks))
+    return params
+
+
+def test_stdlib_suite_is_importable() -> None:
+    """Without the suite nothing below runs: in CI that is a failure, elsewhere a skip."""
+    if STDLIB_TESTS is None:
+        message = (
+            f"{SUITE} is not importable: install the interpreter's test suite "
+            "(Debian: apt-get install libpython3.11-testsuite)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    missing = [case for case in REQUIRED if case not in CASES]
+    assert not missing, f"{SUITE} has no such cases: {missing}"
+    unknown = [case for case in EXPECTED_FAILURES if case not in CASES]
+    assert not unknown, f"expected failures name cases that do not exist: {unknown}"
+
+
+def _counting(init: Callable[..., None], constructed: list[str]) -> Callable[..., None]:
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        constructed.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    return counted
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
+    """Put lockrotate's classes where the stdlib tests look for theirs, and record each
+    construction, so a case that never reached lockrotate cannot pass.
+
+    The tests' temporary files (and lockrotate's lock and period files beside them) go to
+    *tmp_path*: the stdlib tests remove only the files they know about.
+    """
+    constructed: list[str] = []
+    for name in ("RotatingFileHandler", "TimedRotatingFileHandler"):
+        cls = getattr(lockrotate, name)
+        monkeypatch.setattr(cls, "__init__", _counting(cls.__init__, constructed))
+        monkeypatch.setattr(logging.handlers, name, cls)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    yield constructed
+
+
+@contextlib.contextmanager
+def bare_root_logger() -> Iterator[None]:
+    """The stdlib cases require a root logger without handlers; pytest's log capture adds
+    its own: set them aside for the case."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers.clear()
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+
+
+@pytest.mark.parametrize(("class_name", "method"), _params())
+def test_stdlib_case(class_name: str, method: str, built: list[str]) -> None:
+    """Run one stdlib case; its own assertion errors propagate, a skip is a failure.
+
+    Only the case's body may raise ``AssertionError``: a failing ``setUp`` or ``tearDown``
+    is reported as such, so it can never pass for an expected failure.
+    """
+    assert STDLIB_TESTS is not None
+    case = getattr(STDLIB_TESTS, class_name)(method)
+    test = getattr(case, method)
+    for target in (case, test):
+        if getattr(target, "__unittest_skip__", False):
+            pytest.fail(f"the stdlib skips this case here: {target.__unittest_skip_why__}")
+    with bare_root_logger():
+        try:
+            case.setUp()
+        except Exception as exc:
+            pytest.fail(f"setUp failed: {exc!r}")
+        try:
+            test()
+        except unittest.SkipTest as skipped:
+            pytest.fail(f"the stdlib skipped this case here: {skipped}")
+        finally:
+            try:
+                case.tearDown()
+                case.doCleanups()
+            except Exception as exc:
+                pytest.fail(f"tearDown failed: {exc!r}")
+    assert built, "the case built no lockrotate handler: the substitution did not take effect"
