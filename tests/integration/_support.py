@@ -8,6 +8,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -205,3 +206,40 @@ def hammer(port: int, clients: int, seconds: float, max_requests: int, size: int
     for thread in threads:
         thread.join()
     return load
+
+
+def listening_socket() -> socket.socket:
+    """A TCP socket listening on 127.0.0.1, any free port, to hand to a server (``fd://``)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    listener.set_inheritable(True)
+    return listener
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago, for servers that must bind it themselves."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_port(port: int, server: Server, timeout: float = STARTUP_TIMEOUT) -> None:
+    """Wait until something accepts connections on 127.0.0.1:*port*; fail if *server* died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                return
+        except OSError:
+            pass
+        if server.proc.poll() is not None or time.monotonic() >= deadline:
+            raise RuntimeError(f"nothing listens on {port}; stderr:\n{server.stderr()}")
+        time.sleep(0.05)
+
+
+def logging_errors(*texts: str) -> list[str]:
+    """The stderr texts that report a ``logging`` handler error (a traceback in a handler)."""
+    return [text for text in texts if "--- Logging error ---" in text]
