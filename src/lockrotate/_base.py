@@ -1,174 +1,100 @@
-"""What both handlers share: the write path, error reporting, retention and compression.
+"""What both handlers share: the write path, outage reporting, and the stdlib's hooks.
 
-The public classes in :mod:`lockrotate.handlers` only say when a file is due and what a
-rotated file is called; the rollover itself is :mod:`lockrotate._rollover`'s job.
+The public classes in :mod:`lockrotate.handlers` choose a policy (:mod:`lockrotate._policy`);
+the rollover itself is :mod:`lockrotate._rollover`'s job, rotated files are
+:mod:`lockrotate._archive`'s.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import datetime
 import errno
+import functools
 import io
-import locale
 import logging
 import logging.handlers
 import os
-import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import TypedDict
+from typing import ClassVar
 
-from ._compress import Compressor, check_format
-from ._locks import DEFAULT_BACKEND, LockTimeout, make_lock
-from ._naming import expired, lock_stem, scratch_path, stale_scratch
-from ._permissions import resolve
-from ._rollover import Coordinator, PeriodLedger
+from ._archive import Archive, Retention
+from ._compress import Compressor
+from ._files import APPEND, AppendFile
+from ._locks import LockTimeout, LockUnusable, make_lock
+from ._outage import Kind, Outages
+from ._rollover import Coordinator, Policy
+from ._settings import Settings
 from ._stats import HandlerStats
-from ._writer import AppendFile, Identity
 
-_RETRY_AFTER_FAILURE = 1.0
 _LIVE: weakref.WeakSet[SharedFileHandler] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
     for handler in list(_LIVE):
-        handler._forked()
+        handler._after_fork()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class Options(TypedDict, total=False):
-    """The keyword-only options both handlers add to the stdlib's arguments."""
-
-    lock: str
-    lock_timeout: float
-    lock_dir: str | os.PathLike[str] | None
-    lock_every_write: bool
-    check_interval: float
-    compress: str | None
-    max_age: float | datetime.timedelta | None
-    max_total_bytes: int | None
-    chmod: int | None
-    owner: tuple[int | str, int | str] | None
-    clock: Callable[[], float]
-
-
-def count_arg(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, not {value}")
-    return value
-
-
-def _seconds(name: str, value: object, minimum: float) -> float:
-    if isinstance(value, datetime.timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
-    if not value >= minimum:
-        raise ValueError(f"{name} must be at least {minimum:g}, not {value!r}")
-    return float(value)
-
-
-def _codec(encoding: str, errors: str) -> str:
-    name = locale.getpreferredencoding(False) if encoding == "locale" else encoding
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        raise ValueError(f"encoding {encoding!r} is not a known codec") from None
-    if "".encode(name):
-        # Each record is encoded on its own: a byte-order mark would start every line.
-        raise ValueError(
-            f"encoding {encoding!r} writes a byte-order mark; name the byte order "
-            "(e.g. 'utf-16-le') or use 'utf-8'"
-        )
-    try:
-        codecs.lookup_error(errors)
-    except LookupError:
-        raise ValueError(f"errors {errors!r} is not a known error handler") from None
-    return name
-
-
 class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     """A rotating file handler whose file many processes share; see the public subclasses."""
 
-    backupCount: int
+    # Whether a subclass overrides the stdlib's hooks: then emit goes through them.
+    _own_should_rollover: ClassVar[bool] = False
+    _own_do_rollover: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._own_should_rollover = cls.shouldRollover is not SharedFileHandler.shouldRollover
+        cls._own_do_rollover = cls.doRollover is not SharedFileHandler.doRollover
 
     def __init__(
         self,
-        filename: str | os.PathLike[str],
+        settings: Settings,
+        policy: Policy,
+        outages: Outages,
         encoding: str | None,
         delay: bool,
         errors: str | None,
-        *,
-        lock: str = DEFAULT_BACKEND,
-        lock_timeout: float = 1.0,
-        lock_dir: str | os.PathLike[str] | None = None,
-        lock_every_write: bool = False,
-        check_interval: float = 1.0,
-        compress: str | None = None,
-        max_age: float | datetime.timedelta | None = None,
-        max_total_bytes: int | None = None,
-        chmod: int | None = None,
-        owner: tuple[int | str, int | str] | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
-        if not isinstance(filename, (str, os.PathLike)):
-            raise TypeError(f"filename must be a str or os.PathLike, not {filename!r}")
-        timeout = _seconds("lock_timeout", lock_timeout, 0.0)
-        interval = _seconds("check_interval", check_interval, 0.0)
-        self.max_age = None if max_age is None else _seconds("max_age", max_age, 0.0)
-        self.max_total_bytes = (
-            None if max_total_bytes is None else count_arg("max_total_bytes", max_total_bytes)
-        )
-        self.compress = check_format(compress)
-        if not callable(clock):
-            raise TypeError(f"clock must be a callable returning seconds, not {clock!r}")
-        self._clock = clock
-        permissions = resolve(chmod, owner)
-        self._codec = _codec(io.text_encoding(encoding), errors or "strict")
-        self._errors = errors or "strict"
-        if lock_dir is not None and not os.path.isdir(lock_dir):
-            raise ValueError(f"lock_dir {os.fspath(lock_dir)!r} is not an existing folder")
-        base = os.path.abspath(os.fspath(filename))
-        stem = lock_stem(base, None if lock_dir is None else os.fspath(lock_dir))
-        try:
-            lock_mode = os.stat(base).st_mode & 0o777
-        except OSError:
-            lock_mode = 0o666
-        self.stats = HandlerStats()
-        self.lock_file = stem + ".lock"
-        self._ledger = PeriodLedger(stem + ".period", permissions, lock_mode)
-        backend = make_lock(lock, self.lock_file, timeout, lock_mode, permissions)
-        self._coordinator = Coordinator(base, backend, self.stats, permissions)
-        self._compressor = (
-            None
-            if self.compress is None
-            else Compressor(
-                self.compress,
-                base,
-                interval + 1.0,
-                permissions,
-                self._locate,
-                self._finish_compression,
-                self._report_background,
-            )
-        )
-        self._trash: list[str] = []
-        self._strict = bool(lock_every_write)
-        self._check_interval = interval
-        self._next_check = 0.0
-        self._retry_at = 0.0
-        self._rolling = False
-        self._failing: set[str] = set()
-        folder = os.path.dirname(base)
-        if not delay and not os.path.isdir(folder):
+        base = settings.base_path
+        if not delay and not os.path.isdir(os.path.dirname(base)):
             raise FileNotFoundError(errno.ENOENT, f"the folder of log file {base!r} does not exist")
+        self._settings = settings
+        self._policy = policy
+        self._record: logging.LogRecord | None = None
+        self._outages = outages
+        stem, mode = settings.stem, settings.companion_mode()
+        companions = settings.permissions.for_companions()
+        self.lock_file = stem + ".lock"
+        lock = make_lock(settings.lock, self.lock_file, settings.lock_timeout, mode, companions)
+        compressor = None
+        if settings.compress is not None:
+            compressor = functools.partial(
+                Compressor,
+                settings.compress,
+                base,
+                settings.check_interval + 1.0,
+                settings.permissions,
+            )
+        archive = Archive(
+            base,
+            lambda: Retention(policy.kept_by_count, settings.max_age, settings.max_total_bytes),
+            policy.scheme,
+            compressor,
+            settings.clock,
+            self._report_background,
+            lambda: not callable(self.rotator),
+        )
+        self._coordinator = Coordinator(
+            base, lock, policy, archive, settings.permissions, self._outages
+        )
+        self.compress = settings.compress
+        self.max_age = settings.max_age
+        self.max_total_bytes = settings.max_total_bytes
+        self._next_check = 0.0
         # Everything that can be refused has been checked: only now does logging know the
         # handler (and close it at exit).
         super().__init__(base, "a", encoding=encoding, delay=True, errors=errors)
@@ -178,145 +104,195 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         _LIVE.add(self)
         if not delay:
             try:
-                self._coordinator.ensure_open(self)
+                self._coordinator.ensure_open()
             except BaseException:
                 self.close()
                 raise
+
+    @property
+    def stats(self) -> HandlerStats:
+        """What this process's handler did since it was built (or since this process forked)."""
+        return self._coordinator.stats
 
     # The write path ---------------------------------------------------------------------
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write one record as one ``write()``; roll over first if the policy says so."""
+        self._record = record
         try:
             data = self._encode(record)
-            if self._strict:
+            if self._closed:  # type: ignore[attr-defined]  # set by logging.Handler.close
+                self._write_once(data)
+            elif self._settings.strict:
                 self._emit_locked(data, record)
             else:
                 self._append(data, record)
         except RecursionError:
             raise
         except OSError:
-            self._report("write", record)
+            self._outages.failed("write")
         except Exception:
             self.handleError(record)
+        finally:
+            self._record = None
 
     def _append(self, data: bytes, record: logging.LogRecord, locked: bool = False) -> None:
         """The path between rollovers: one cheap check of the policy, one write (*locked*:
         strict mode holds the lock around it)."""
         file = self._coordinator.file
-        if file is None or self._due(file, len(data)) or time.monotonic() >= self._next_check:
-            file = self._prepare(len(data), record, locked)
+        if (
+            file is None
+            or (file.regular
+            and (
+                (
+                    self.shouldRollover(record)
+                    if self._own_should_rollover
+                    else self._policy.due(file, len(data))
+                )
+                or time.monotonic() >= self._next_check
+            ))
+        ):
+            file = self._file_for_write(len(data), record, locked)
             if file is None:
                 return
         file.write(data)
-        self._written(len(data))
+        stats = self._coordinator.stats
+        stats.records += 1
+        stats.bytes += len(data)
+        self._outages.ok("write")
 
     def _encode(self, record: logging.LogRecord) -> bytes:
-        return (self.format(record) + self.terminator).encode(self._codec, self._errors)
+        return (self.format(record) + self.terminator).encode(
+            self._settings.codec, self._settings.errors
+        )
 
-    def _written(self, nbytes: int) -> None:
-        stats = self.stats
-        stats.records += 1
-        stats.bytes += nbytes
-        if self._failing:
-            self._failing.discard("write")
-
-    def _prepare(
-        self, nbytes: int, record: logging.LogRecord, locked: bool = False
+    def _file_for_write(
+        self, nbytes: int, record: logging.LogRecord, locked: bool
     ) -> AppendFile | None:
         """The slow path: open, follow an outside move, roll over (*locked*: the lock is
         already held, in strict mode). None if there is no file to write to."""
         coordinator = self._coordinator
-        if not self._attempt("open", record, lambda: coordinator.ensure_open(self)):
-            return None
-        if self._rolling:
-            # A namer, rotator or handleError that logs here during our own rollover.
-            return coordinator.file
+        file = self._attempt("open", coordinator.ensure_open)
+        if file is None or not file.regular:
+            return file
+        if not locked and coordinator.holder is not None:
+            # A namer, rotator or handleError that logs during our own rollover, or another
+            # thread rolling over right now: write where we are.
+            return file
         now = time.monotonic()
         if now >= self._next_check:
-            self._next_check = now + self._check_interval
-            self._attempt("follow", record, lambda: coordinator.follow(self))
-        roll = (lambda: self._settle_held(nbytes)) if locked else (lambda: self._roll(nbytes))
-        if (
-            now >= self._retry_at
-            and self._due(coordinator.ensure_open(self), nbytes)
-            and not self._attempt("roll", record, roll)
-        ):
-            self._retry_at = now + _RETRY_AFTER_FAILURE
+            self._next_check = now + self._settings.check_interval
+            self._attempt("follow", coordinator.follow)
+            file = coordinator.ensure_open()
+        if not coordinator.backoff.ready():
+            return file
+        due = (
+            self.shouldRollover(record)
+            if self._own_should_rollover
+            else self._policy.due(file, nbytes)
+        )
+        if due:
+            self._roll(nbytes, force=self._own_should_rollover, locked=locked)
         return coordinator.file
 
-    def _settle_held(self, nbytes: int) -> None:
-        self._rolling = True
+    def _roll(self, nbytes: int, force: bool, locked: bool) -> None:
+        coordinator = self._coordinator
         try:
-            self._coordinator.settle(nbytes, self)
-        finally:
-            self._rolling = False
-
-    def _roll(self, nbytes: int, force: bool = False) -> None:
-        self._rolling = True
-        try:
-            self._coordinator.roll(nbytes, self, force)
-        finally:
-            self._rolling = False
-            self._empty_trash()
+            if self._own_do_rollover:
+                self.doRollover()
+            elif locked:
+                coordinator.rotate_if_due_locked(nbytes, force)
+            else:
+                coordinator.roll(nbytes, force)
+        except (LockTimeout, LockUnusable):
+            coordinator.backoff.failed(lock=True)
+            self._outages.failed("lock")
+        except Exception:
+            coordinator.backoff.failed()
+            self._outages.failed("roll")
+        else:
+            coordinator.backoff.succeeded()
+            self._outages.ok("lock")
+            self._outages.ok("roll")
 
     def _emit_locked(self, data: bytes, record: logging.LogRecord) -> None:
         """Strict mode: the same path, with the lock held around the write itself, for
         filesystems where ``O_APPEND`` is not atomic (NFS)."""
-        if self._rolling or time.monotonic() < self._retry_at:
+        coordinator = self._coordinator
+        backoff = coordinator.backoff
+        if coordinator.reentered() or (backoff.lock_stuck and not backoff.ready()):
             # Re-entered during our own rollover, or the lock is stuck (already reported).
             self._append(data, record)
             return
         try:
-            with self._coordinator.held():
+            with coordinator.held():
                 self._append(data, record, locked=True)
-        except LockTimeout:
-            self._retry_at = time.monotonic() + _RETRY_AFTER_FAILURE
-            self._report("lock", record)
+        except (LockTimeout, LockUnusable):
+            backoff.failed(lock=True)
+            self._outages.failed("lock")
             self._append(data, record)
             return
         finally:
-            self._empty_trash()
-        self._failing.discard("lock")
+            coordinator.archive.trash.empty()
+        self._outages.ok("lock")
 
-    def _attempt(self, kind: str, record: logging.LogRecord, action: Callable[[], object]) -> bool:
-        """Run *action*; a failure is reported once per outage (see ``_report``).
-
-        Logging must go on through a failed rollover or a lost base path: the record still
-        goes to the current file, and one outage is one report, not one per record.
-        """
+    def _write_once(self, data: bytes) -> None:
+        """After ``close()``: append the record through a descriptor of its own, as the stdlib
+        reopens its file; nothing is kept open and nothing rolls over."""
+        fd = os.open(self.baseFilename, APPEND | os.O_CREAT, 0o666)
         try:
-            action()
-        except Exception:
-            self._report(kind, record)
-            return False
-        self._failing.discard(kind)
-        return True
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
 
-    def _report(self, kind: str, record: logging.LogRecord) -> None:
-        """Call from an ``except`` block: an outage is reported when it starts, and is over
-        when every kind of step that failed has succeeded again."""
-        if not self._failing:
-            self.handleError(record)
-        self._failing.add(kind)
+    def _attempt(self, kind: Kind, action: Callable[[], AppendFile]) -> AppendFile | None:
+        """Run *action*; a failure is reported once per outage and None returned."""
+        try:
+            result = action()
+        except Exception:
+            self._outages.failed(kind)
+            return None
+        self._outages.ok(kind)
+        return result
+
+    def _report(self) -> None:
+        """Called from an ``except`` block when an outage starts."""
+        record = self._record or logging.makeLogRecord(
+            {"name": "lockrotate", "msg": f"lockrotate: logging to {self.baseFilename} failed"}
+        )
+        self.handleError(record)
+
+    def _report_background(self, message: str) -> None:
+        """A failure in the compressor thread, which has no record of its own to report."""
+        self.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))
 
     # Stdlib hooks ----------------------------------------------------------------------------
 
-    def shouldRollover(self, record: logging.LogRecord) -> bool:
-        """Whether *record* would trigger a rollover now (the stdlib's hook; ``emit`` uses
-        the same policy directly, so overriding this does not change what ``emit`` does)."""
-        data = self._encode(record)
+    def shouldRollover(self, record: logging.LogRecord | None) -> bool:
+        """Whether *record* would trigger a rollover now (the stdlib's hook). A subclass may
+        override it: ``emit`` then asks it, and rolls over through the protocol when it
+        says so."""
         self.acquire()
         try:
-            return self._due(self._coordinator.ensure_open(self), len(data))
+            file = self._coordinator.ensure_open()
+            if not file.regular or not self._policy.rolls:
+                return False
+            nbytes = 0 if record is None else len(self._encode(record))
+            return self._policy.due(file, nbytes)
         finally:
             self.release()
 
     def doRollover(self) -> None:
-        """Roll over now, unless another process just did (then its new file is used)."""
+        """Roll over now, unless another process just did (then its new file is used). A
+        subclass may override it; ``emit`` then calls it when a rollover is due."""
         self.acquire()
         try:
-            self._roll(0, force=True)
+            coordinator = self._coordinator
+            if coordinator.reentered():
+                coordinator.rotate_if_due_locked(0, force=True)
+            else:
+                coordinator.roll(0, force=True)
         finally:
             self.release()
 
@@ -330,9 +306,9 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         os.rename(source, dest)
 
     def close(self) -> None:
-        """Close the file; a compression in progress finishes, pending ones stay plain."""
-        if self._compressor is not None:
-            self._compressor.close()
+        """Close the file; a compression in progress finishes, pending ones stay plain. A
+        record logged after this is appended through a descriptor opened for it alone."""
+        self._coordinator.archive.close()
         self.acquire()
         try:
             self._coordinator.close()
@@ -341,158 +317,9 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             self.release()
             logging.Handler.close(self)
 
-    def _forked(self) -> None:
-        self.stats = self._coordinator.stats = HandlerStats()
-        self._coordinator.mutex = threading.Lock()
-        if self._compressor is not None:
-            self._compressor = self._compressor.after_fork()
-
-    # Policy (lockrotate._rollover.Policy); subclasses fill these in ------------------------
-
-    def _due(self, file: AppendFile, nbytes: int) -> bool:
-        """Without the lock, cheaply: does the policy want a rollover before this write?"""
-        raise NotImplementedError
-
-    def _opened(self, file: AppendFile) -> None:
-        """The default: the file's own size is all the state there is."""
-
-    def _due_locked(self, file: AppendFile, nbytes: int) -> bool:
-        return self._due(file, nbytes)
-
-    def _rotate_locked(self, file: AppendFile) -> None:
-        """Rename the base file to its rotated name (shifting older ones if the scheme does)."""
-        raise NotImplementedError
-
-    def _started(self, file: AppendFile) -> None:
-        """The default: nothing to record about a new file."""
-
-    def _backups(self, names: list[str]) -> list[str]:
-        """The rotated files of this log, compressed or not, oldest first, given the names in
-        its folder."""
-        raise NotImplementedError
-
-    def _kept_by_count(self) -> int:
-        """How many rotated files ``backupCount`` keeps in retention (0: the scheme does it)."""
-        return 0
-
-    # Retention and compression ----------------------------------------------------------
-
-    def _extension(self) -> str:
-        """The suffix compression adds to a rotated file's name ("" without compression)."""
-        return "" if self._compressor is None else self._compressor.extension
-
-    def _compressing(self) -> Compressor | None:
-        """A user's ``rotator`` takes precedence over ``compress``."""
-        return None if callable(self.rotator) else self._compressor
-
-    def _tidy_locked(self, rotated: Identity) -> None:
-        """After a rollover, with the lock held: finish what a crash left, apply retention,
-        and queue plain rotated files for compression: *rotated*, the file this process just
-        rotated, and any another process left plain when it closed or died."""
-        names = self._listing()
-        self._trash.extend(stale_scratch(self.baseFilename, names, time.time()))
-        backups = self._backups(names)
-        compressor = self._compressing()
-        if compressor is not None:
-            backups = self._finish_interrupted(compressor, backups)
-        keep = self._kept_by_count()
-        limited = self.max_age is not None or self.max_total_bytes is not None
-        if compressor is None and not limited and not 0 < keep < len(backups):
-            return
-        entries = []
-        for path in backups:
-            with contextlib.suppress(FileNotFoundError):
-                st = os.lstat(path)
-                entries.append((path, st.st_mtime, st.st_size, (st.st_dev, st.st_ino)))
-        doomed = expired(
-            [entry[:3] for entry in entries],
-            keep,
-            self.max_age,
-            self.max_total_bytes,
-            self._clock(),
-        )
-        for path in doomed:
-            self._discard_locked(path)
-        if compressor is not None:
-            packed = {
-                path[: -len(compressor.extension)]
-                for path in backups
-                if path.endswith(compressor.extension)
-            }
-            for path, _, _, identity in entries:
-                if path not in doomed and path not in packed:
-                    compressor.submit(identity, orphan=identity != rotated)
-
-    def _listing(self) -> list[str]:
-        return os.listdir(os.path.dirname(self.baseFilename))
-
-    def _discard_locked(self, path: str) -> None:
-        """With the lock held, a rename is instant where unlinking a large file is not: the
-        file leaves its name now and is unlinked once the lock is released."""
-        scratch = scratch_path(self.baseFilename)
-        os.rename(path, scratch)
-        self._trash.append(scratch)
-
-    def _empty_trash(self) -> None:
-        # The compressor thread may empty it too: pop() is the atomic step.
-        while True:
-            try:
-                path = self._trash.pop()
-            except IndexError:
-                return
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-
-    def _finish_interrupted(self, compressor: Compressor, backups: list[str]) -> list[str]:
-        """Drop the plain copy of a file whose compressed copy is already in place (a process
-        was killed between the two steps); return the backups left.
-
-        A compressed copy carries its source's modification time to the nanosecond: a
-        ``.gz`` that does not is someone else's, and both files are left alone.
-        """
-        present = set(backups)
-        left = []
-        for path in backups:
-            packed = path + compressor.extension
-            if not path.endswith(compressor.extension) and packed in present:
-                with contextlib.suppress(FileNotFoundError):
-                    if os.lstat(path).st_mtime_ns == os.lstat(packed).st_mtime_ns:
-                        self._discard_locked(path)
-                        continue
-            left.append(path)
-        return left
-
-    def _locate(self, identity: Identity) -> str | None:
-        for path in self._backups(self._listing()):
-            with contextlib.suppress(FileNotFoundError):
-                st = os.lstat(path)
-                if (st.st_dev, st.st_ino) == identity:
-                    return path
-        return None
-
-    def _finish_compression(self, identity: Identity, temp: str, nbytes: int) -> bool:
-        """Called by the compressor thread: put the compressed copy in place, with the lock.
-
-        It takes the coordinator's lock, never the handler's: ``logging.shutdown`` holds the
-        handler's lock while ``close()`` waits for this thread.
-        """
-        compressor = self._compressor
-        if compressor is None:
-            return False
-        try:
-            with self._coordinator.held():
-                path = self._locate(identity)
-                if path is None or os.lstat(path).st_size != nbytes:
-                    return False
-                packed = path + compressor.extension
-                if os.path.lexists(packed):
-                    return False
-                os.rename(temp, packed)
-                self._discard_locked(path)
-                return True
-        finally:
-            self._empty_trash()
-
-    def _report_background(self, message: str) -> None:
-        """A failure in the compressor thread, which has no record of its own to report."""
-        self.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))
+    def _after_fork(self) -> None:
+        """In a child: every piece of per-process state starts fresh."""
+        self._record = None
+        self._next_check = 0.0
+        self._outages.after_fork()
+        self._coordinator.after_fork()

@@ -19,35 +19,35 @@ import lzma
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Final, Literal, Protocol, get_args
 
+from ._files import READ, Identity, create_new
 from ._naming import scratch_path
 from ._permissions import Permissions
-from ._writer import Identity
 
-EXTENSIONS = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
-_CHUNK = 1 << 20
-_READ = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+Format = Literal["gzip", "bz2", "xz", "zstd"]
+EXTENSIONS: Final[dict[str, str]] = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
+_CHUNK: Final = 1 << 20
 
 
-def check_format(compress: object) -> str | None:
+def check_format(compress: object) -> Format | None:
     """Validate ``compress``; a missing optional package is reported now, not at rollover."""
     if compress is None:
         return None
-    if compress not in EXTENSIONS:
+    chosen: Format | None = next((fmt for fmt in get_args(Format) if fmt == compress), None)
+    if chosen is None:
         raise ValueError(
             f"compress must be one of {', '.join(EXTENSIONS)} or None, not {compress!r}"
         )
-    if compress == "zstd":
+    if chosen == "zstd":
         try:
             import zstandard  # noqa: F401
         except ImportError:
             raise ImportError(
                 "compress='zstd' needs the zstandard package: pip install 'lockrotate[zstd]'"
             ) from None
-    return str(compress)
+    return chosen
 
 
 def _writer(fmt: str, raw: IO[bytes]) -> Any:
@@ -75,11 +75,20 @@ def compress_fd(fmt: str, source: int, dest: int) -> int:
     return total
 
 
-Locate = Callable[[Identity], "str | None"]
-Finish = Callable[[Identity, str, int], bool]
-Report = Callable[[str], None]
+class Host(Protocol):
+    """What the compressor needs from the handler that owns the rotated files."""
 
-_ATTEMPTS = 5
+    def locate(self, identity: Identity) -> str | None:
+        """The name of the rotated file *identity*, while it is still plain."""
+
+    def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
+        """With the lock: the compressed copy *temp* of *nbytes* replaces the plain file."""
+
+    def report(self, message: str) -> None:
+        """A failure in the background, which has no record of its own."""
+
+
+_ATTEMPTS: Final = 5
 
 
 @dataclass
@@ -93,23 +102,14 @@ class Compressor:
     """One background thread per handler and process, started at the first job."""
 
     def __init__(
-        self,
-        fmt: str,
-        base_path: str,
-        grace: float,
-        permissions: Permissions,
-        locate: Locate,
-        finish: Finish,
-        report: Report,
+        self, fmt: str, base_path: str, grace: float, permissions: Permissions, host: Host
     ) -> None:
         self.fmt = fmt
         self.extension = EXTENSIONS[fmt]
         self.base_path = base_path
         self.grace = grace
         self.permissions = permissions
-        self._locate = locate
-        self._finish = finish
-        self._report = report
+        self.host = host
         self._jobs: dict[Identity, _Job] = {}
         self._wake = threading.Condition()
         self._stopping = False
@@ -144,17 +144,12 @@ class Compressor:
         if thread is not None:
             thread.join()
 
-    def after_fork(self) -> Compressor:
+    def after_fork(self) -> None:
         """The parent's thread does not exist in a child: start over with no jobs."""
-        return Compressor(
-            self.fmt,
-            self.base_path,
-            self.grace,
-            self.permissions,
-            self._locate,
-            self._finish,
-            self._report,
-        )
+        self._jobs = {}
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread = None
 
     def _run(self) -> None:
         while True:
@@ -191,7 +186,7 @@ class Compressor:
             job.failures += 1
             retry_in = None if job.failures >= _ATTEMPTS else self.grace * job.failures
             if retry_in is None:
-                self._report(f"lockrotate gave up compressing a rotated file: {exc!r}")
+                self.host.report(f"lockrotate gave up compressing a rotated file: {exc!r}")
         with self._wake:
             if retry_in is None:
                 self._jobs.pop(identity, None)
@@ -200,10 +195,10 @@ class Compressor:
 
     def _compress(self, identity: Identity, stillness: float) -> float | None:
         """Seconds until the next try, or None when the job is done (or moot)."""
-        path = self._locate(identity)
+        path = self.host.locate(identity)
         if path is None:
             return None
-        source = os.open(path, _READ)
+        source = os.open(path, READ)
         try:
             st = os.fstat(source)
             if (st.st_dev, st.st_ino) != identity:
@@ -212,9 +207,13 @@ class Compressor:
             if still < stillness:
                 return stillness - still
             temp = scratch_path(self.base_path)
-            dest = self.permissions.create_new(temp, st.st_mode & 0o777)
+            # Nothing for others while it is a scratch file; the source's mode once in place.
+            companions = self.permissions.for_companions()
+            dest = create_new(temp, companions, st.st_mode & 0o770, os.O_WRONLY)
+            final_mode = self.permissions.mode
             try:
                 nbytes = compress_fd(self.fmt, source, dest)
+                os.fchmod(dest, st.st_mode & 0o777 if final_mode is None else final_mode)
                 # The copy keeps the original's time: retention by age sees the same file,
                 # and a later rollover can tell an interrupted copy from an unrelated one.
                 os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -226,11 +225,11 @@ class Compressor:
         finally:
             os.close(source)
         try:
-            if self._finish(identity, temp, nbytes):
+            if self.host.put_in_place(identity, temp, nbytes):
                 return None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
-        if self._locate(identity) is None:
+        if self.host.locate(identity) is None:
             return None
         raise RuntimeError(f"{path} changed or its compressed name is taken; left plain")

@@ -1,24 +1,32 @@
 """Inter-process lock backends behind one small interface.
 
-The base class owns the algorithm (fork safety, timeout, back-off); a backend only says how
+The base class owns the algorithm (fork safety, deadline, back-off); a backend only says how
 to open its lock, try it once without blocking, drop it and close it. All three backends
-take an ``flock`` lock on their own open file description, so a lock object inherited
-through ``fork()`` is never used again: the child opens its own.
+take an ``flock`` lock on their own open file description.
+
+Across ``fork()`` a child must neither use nor keep its parent's lock: ``flock`` belongs to
+the open file description, so an unlock in the child would drop the parent's hold, and a
+copy kept open would keep the lock held after the parent died. At fork the child closes its
+copy (without unlocking) and opens its own on first use.
 """
 
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Final, Literal
 
-from ._permissions import Permissions, open_file
+from ._files import NotRegularFile, narrow, open_companion
+from ._permissions import Permissions
 
-_FIRST_PAUSE = 20e-6
-_LONGEST_PAUSE = 250e-6
-_NOFOLLOW_FLAGS = os.O_RDWR | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+LockBackend = Literal["flock", "filelock", "portalocker"]
+
+_FIRST_PAUSE: Final = 20e-6
+_LONGEST_PAUSE: Final = 250e-6
+LONGEST_TIMEOUT: Final = 3600.0
 
 
 class LockTimeout(TimeoutError):
@@ -32,18 +40,30 @@ class LockTimeout(TimeoutError):
         self.path = path
         self.timeout = timeout
 
+    def __reduce__(self) -> tuple[type[LockTimeout], tuple[str, float]]:
+        # Picklable across multiprocessing and concurrent.futures.
+        return (LockTimeout, (self.path, self.timeout))
 
-def open_nofollow(path: str, permissions: Permissions, fallback_mode: int = 0o666) -> int:
-    """Open (creating if needed) *path* for reading and writing, refusing a symlink there."""
-    return open_file(path, _NOFOLLOW_FLAGS, permissions, fallback_mode)
+
+class LockUnusable(OSError):
+    """The lock file cannot be opened or locked (a planted directory or FIFO, permissions)."""
+
+
+def check_timeout(value: float) -> float:
+    if not (math.isfinite(value) and 0 <= value <= LONGEST_TIMEOUT):
+        raise ValueError(
+            f"lock_timeout must be between 0 and {LONGEST_TIMEOUT:g} seconds, not {value!r}: "
+            "a logging call must never wait forever for another process"
+        )
+    return value
 
 
 class InterProcessLock(ABC):
     """An exclusive lock on a file, shared by every process that names the same path.
 
     ``acquire`` tries once and then polls with a back-off that grows from 20 µs to 250 µs, so a
-    waiter starts at most about a quarter of a millisecond after the holder lets go (filelock's
-    default sleeps 50 ms), and gives up after ``timeout`` seconds with :class:`LockTimeout`.
+    waiter starts at most about a quarter of a millisecond after the holder lets go, and
+    gives up at its deadline with :class:`LockTimeout`.
     """
 
     name = ""
@@ -53,18 +73,17 @@ class InterProcessLock(ABC):
         self.timeout = timeout
         self.permissions = permissions
         self.mode = mode
-        self._owner_pid = -1
+        self.too_open = False
+        self._opened = False
 
-    def acquire(self) -> float:
-        """Take the lock; return the seconds spent waiting for it."""
-        pid = os.getpid()
-        if self._owner_pid != pid:
-            if self._owner_pid != -1:
-                self._abandon()
-            self._open()
-            self._owner_pid = pid
+    def acquire(self, deadline: float | None = None) -> float:
+        """Take the lock by *deadline* (``time.monotonic()``; None: ``timeout`` from now, and
+        a deadline already past tries once); return the seconds spent waiting."""
         start = time.monotonic()
-        deadline = start + self.timeout
+        if deadline is None:
+            deadline = start + self.timeout
+        if not self._opened:
+            self._open_checked()
         pause = _FIRST_PAUSE
         waited = False
         while True:
@@ -74,10 +93,8 @@ class InterProcessLock(ABC):
                 # The lock file was removed or replaced (its folder deleted and made again):
                 # a lock on the old inode excludes nobody who opens the new one.
                 self._unlock()
-                self._close()
-                self._owner_pid = -1
-                self._open()
-                self._owner_pid = pid
+                self.close()
+                self._open_checked()
                 continue
             now = time.monotonic()
             if now >= deadline:
@@ -87,16 +104,28 @@ class InterProcessLock(ABC):
             pause = min(pause * 2, _LONGEST_PAUSE)
 
     def release(self) -> None:
-        """Let go; a copy inherited through fork() never releases the parent's hold."""
-        if self._owner_pid == os.getpid():
+        """Let go; after a fork inside a hold, the child has nothing of the parent's to drop."""
+        if self._opened:
             self._unlock()
 
     def close(self) -> None:
-        if self._owner_pid == os.getpid():
+        if self._opened:
+            self._opened = False
             self._close()
-        elif self._owner_pid != -1:
+
+    def after_fork(self) -> None:
+        """In a child: drop the parent's copy without unlocking it."""
+        if self._opened:
+            self._opened = False
             self._abandon()
-        self._owner_pid = -1
+
+    def _open_checked(self) -> None:
+        try:
+            self._open()
+        except (NotRegularFile, PermissionError, IsADirectoryError) as exc:
+            message = f"the lock file cannot be used: {exc}"
+            raise LockUnusable(exc.errno, message, self.path) from exc
+        self._opened = True
 
     @abstractmethod
     def _open(self) -> None:
@@ -118,7 +147,7 @@ class InterProcessLock(ABC):
 
     @abstractmethod
     def _abandon(self) -> None:
-        """Forget what was inherited through fork() without unlocking the parent's lock."""
+        """Close what was inherited through fork() without unlocking the parent's lock."""
 
 
 class _DescriptorLock(InterProcessLock):
@@ -129,7 +158,8 @@ class _DescriptorLock(InterProcessLock):
         self._fd = -1
 
     def _open(self) -> None:
-        self._fd = open_nofollow(self.path, self.permissions, self.mode)
+        self._fd = open_companion(self.path, self.permissions, self.mode)
+        self.too_open = not narrow(self._fd, self.path, self.mode)
 
     def _close(self) -> None:
         if self._fd >= 0:
@@ -199,10 +229,16 @@ class FileLockLock(InterProcessLock):
         super().__init__(path, timeout, permissions, mode)
         self._filelock = filelock
         self._lock: Any = None
-        self._inherited: Any = None
 
     def _open(self) -> None:
-        os.close(open_nofollow(self.path, self.permissions, self.mode))
+        fd = open_companion(self.path, self.permissions, self.mode)
+        try:
+            self.too_open = not narrow(fd, self.path, self.mode)
+            writable = os.access(self.path, os.W_OK)
+        finally:
+            os.close(fd)
+        if not writable:
+            raise PermissionError(f"filelock needs to write the lock file {self.path!r}")
         self._lock = self._filelock.FileLock(self.path, mode=self.mode, thread_local=False)
 
     def _try_lock(self) -> bool:
@@ -219,9 +255,13 @@ class FileLockLock(InterProcessLock):
         self._lock = None
 
     def _abandon(self) -> None:
-        # filelock refuses an instance inherited through fork(); keep it referenced so that
-        # nothing in the child ever releases the parent's lock through it.
-        self._inherited, self._lock = self._lock, None
+        # filelock refuses an instance inherited through fork(); close the descriptor it holds
+        # (that never unlocks the parent's hold) and forget the instance.
+        context = getattr(self._lock, "_context", None)
+        fd = getattr(context, "lock_file_fd", None)
+        if isinstance(fd, int):
+            os.close(fd)
+        self._lock = None
 
 
 BACKENDS: dict[str, type[InterProcessLock]] = {
@@ -229,14 +269,14 @@ BACKENDS: dict[str, type[InterProcessLock]] = {
     FileLockLock.name: FileLockLock,
     PortalockerLock.name: PortalockerLock,
 }
-DEFAULT_BACKEND = FlockLock.name
+DEFAULT_BACKEND: Final[LockBackend] = "flock"
 
 
 def make_lock(
     backend: str,
     path: str,
     timeout: float,
-    mode: int = 0o666,
+    mode: int = 0o660,
     permissions: Permissions | None = None,
 ) -> InterProcessLock:
     """The lock *backend* on *path*, created with *permissions* (else *mode* and the umask)."""
@@ -252,3 +292,4 @@ def make_lock(
         raise ImportError(
             f"lock={backend!r} needs the {exc.name} package: pip install 'lockrotate[{backend}]'"
         ) from exc
+

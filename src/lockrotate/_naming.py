@@ -1,7 +1,10 @@
-"""What rotated files are called, and which files in the folder are ours.
+"""What this log's files are called: pure functions of names.
 
-Pure functions of names: retention deletes only what these say this log's scheme produced,
-so ``app.log.bak``, ``app.log2.1`` or another log's files are never candidates.
+Rotated files follow the stdlib's schemes (``app.log.3``; ``app.log.<label>``, where
+lockrotate adds ``.1``, ``.2``... for a second file of one period). Companion files are hidden
+beside the log (or in ``lock_dir``): ``.app.log.lock``, ``.app.log.period`` and scratch files
+``.app.log.<host>.<pid>.<random>.z``. A log name too long to take those suffixes within the
+filesystem's NAME_MAX gets a shortened stem with a digest, so every companion name fits.
 """
 
 from __future__ import annotations
@@ -11,9 +14,27 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import Final
+
+from ._schedule import TimeSchedule
 
 Namer = Callable[[str], str]
+
+NAME_MAX: Final = 255
+# The longest tail added to a stem: ".<8 hex>.<pid, up to 7 digits>.<12 hex>.z".
+_TAIL: Final = 32
+_DIGEST: Final = 16
+
+
+def hidden_stem(name: str) -> str:
+    """``.<name>``, shortened with a digest of the whole name when a tail would not fit."""
+    raw = os.fsencode(name)
+    if 1 + len(raw) + _TAIL <= NAME_MAX:
+        return "." + name
+    digest = hashlib.sha256(raw).hexdigest()[:_DIGEST]
+    kept = raw[: NAME_MAX - _TAIL - _DIGEST - 2]
+    return "." + os.fsdecode(kept) + "~" + digest
 
 
 def lock_stem(base_path: str, lock_dir: str | None) -> str:
@@ -24,141 +45,132 @@ def lock_stem(base_path: str, lock_dir: str | None) -> str:
     """
     folder, name = os.path.split(base_path)
     if lock_dir is None:
-        return os.path.join(folder, f".{name}")
+        return os.path.join(folder, hidden_stem(name))
     # The folder's real path: a log reached through a symlinked folder gets the same lock.
     real = os.path.join(os.path.realpath(folder), name)
-    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return os.path.join(os.path.abspath(lock_dir), f".{name}.{digest}")
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:_DIGEST]
+    return os.path.join(os.path.abspath(lock_dir), hidden_stem(f"{name}.{digest}"))
 
 
-def numbered(base_path: str, index: int) -> str:
+def check_fits(base_path: str, longest_tail: str) -> None:
+    """Refuse a log whose rotated names (base name + *longest_tail*) exceed NAME_MAX."""
+    name = os.path.basename(base_path)
+    if len(os.fsencode(name + longest_tail)) > NAME_MAX:
+        raise ValueError(
+            f"filename {name!r} is too long: its rotated copies (such as "
+            f"'{name}{longest_tail}') would exceed the {NAME_MAX}-byte limit on a file name"
+        )
+
+
+def numbered_name(base_path: str, index: int) -> str:
     """The stdlib's name for the *index*-th backup of a size-rotated log."""
     return f"{base_path}.{index}"
 
 
-def timed(base_path: str, label: str, counter: int) -> str:
+def timed_name(base_path: str, label: str, counter: int) -> str:
     """The name of a time-rotated file; a second file of one period gets ``.1``, ``.2``..."""
     name = f"{base_path}.{label}"
     return name if counter == 0 else f"{name}.{counter}"
-
-
-def timed_backups(
-    base_path: str,
-    names: Iterable[str],
-    label_pattern: str,
-    namer: Namer | None,
-    extension: str = "",
-) -> list[str]:
-    """The rotated files of this log among *names* (bare file names), oldest first.
-
-    With an *extension* (compression), ``name + extension`` counts as the same file.
-    """
-    return [path for _, _, path in timed_entries(base_path, names, label_pattern, namer, extension)]
-
-
-def next_counter(entries: list[tuple[str, int, str]], label: str) -> int:
-    """The counter for one more file of period *label*: after every one there, even if
-    retention removed some before them, so that names keep the files' order."""
-    return max((counter + 1 for lab, counter, _ in entries if lab == label), default=0)
-
-
-def timed_entries(
-    base_path: str,
-    names: Iterable[str],
-    label_pattern: str,
-    namer: Namer | None,
-    extension: str = "",
-) -> list[tuple[str, int, str]]:
-    """``(label, counter, path)`` of this log's rotated files among *names*, oldest first."""
-    folder, base_name = os.path.split(base_path)
-    own = re.compile(rf"{re.escape(base_name)}\.({label_pattern})(?:\.([1-9]\d*))?", re.ASCII)
-    stamp = re.compile(rf"({label_pattern})(?:\.([1-9]\d*))?(?!\d)", re.ASCII)
-    found: list[tuple[str, int, str]] = []
-    for name in names:
-        bare = name[: -len(extension)] if extension and name.endswith(extension) else name
-        if namer is None:
-            m = own.fullmatch(bare)
-            if m:
-                found.append((m[1], int(m[2] or 0), name))
-            continue
-        for m in stamp.finditer(bare):
-            if os.path.basename(namer(timed(base_path, m[1], int(m[2] or 0)))) == bare:
-                found.append((m[1], int(m[2] or 0), name))
-                break
-    found.sort()
-    return [(label, counter, os.path.join(folder, name)) for label, counter, name in found]
-
-
-def beyond_retention(oldest_first: list[str], keep: int) -> list[str]:
-    """The oldest files that do not fit in *keep*; ``keep == 0`` keeps them all."""
-    if keep <= 0 or len(oldest_first) <= keep:
-        return []
-    return oldest_first[: len(oldest_first) - keep]
-
-
-def expired(
-    oldest_first: list[tuple[str, float, int]],
-    keep: int,
-    max_age: float | None,
-    max_total_bytes: int | None,
-    now: float,
-) -> list[str]:
-    """Which rotated files retention removes, given ``(path, mtime, size)`` oldest first.
-
-    Beyond the newest *keep* (0: no limit by count), older than *max_age* seconds, and then
-    the oldest until the rest together fit in *max_total_bytes*.
-    """
-    doomed = set(beyond_retention([path for path, _, _ in oldest_first], keep))
-    if max_age is not None:
-        doomed.update(path for path, mtime, _ in oldest_first if now - mtime > max_age)
-    if max_total_bytes is not None:
-        total = sum(size for path, _, size in oldest_first if path not in doomed)
-        for path, _, size in oldest_first:
-            if total <= max_total_bytes:
-                break
-            if path not in doomed:
-                doomed.add(path)
-                total -= size
-    return [path for path, _, _ in oldest_first if path in doomed]
 
 
 def scratch_path(base_path: str) -> str:
     """A hidden name in the log's folder for a file on its way in or out (a compressed copy
     being written, a rotated file about to be deleted): ``.<log>.<host>.<pid>.<random>.z``."""
     folder, name = os.path.split(base_path)
-    return os.path.join(folder, f".{name}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}.z")
+    stem = hidden_stem(name)
+    return os.path.join(folder, f"{stem}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}.z")
 
 
-_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
-_FOREIGN_STALE_AFTER = 3600.0
+_HOST: Final = hashlib.sha256(
+    socket.gethostname().encode("utf-8", "surrogateescape")
+).hexdigest()[:8]
 
 
-def stale_scratch(base_path: str, names: Iterable[str], now: float) -> list[str]:
-    """The scratch files of this log that nobody is working on any more.
+def scratch_pattern(base_name: str) -> re.Pattern[str]:
+    """Matches this log's scratch names; groups: host, pid."""
+    stem = re.escape(hidden_stem(base_name))
+    return re.compile(rf"{stem}\.([0-9a-f]{{8}})\.(\d+)\.[0-9a-f]{{12}}\.z", re.ASCII)
 
-    Ours (same host) are stale once their process is gone. A process of another host or
-    container sharing the folder cannot be asked, so its scratch files are stale only after
-    an hour without a write.
-    """
-    folder, name = os.path.split(base_path)
-    own = re.compile(rf"\.{re.escape(name)}\.([0-9a-f]{{8}})\.(\d+)\.[0-9a-f]{{12}}\.z", re.ASCII)
-    stale = []
-    for entry in names:
-        m = own.fullmatch(entry)
-        if m is None:
-            continue
-        path = os.path.join(folder, entry)
-        if m[1] == _HOST:
-            try:
-                os.kill(int(m[2]), 0)
-            except ProcessLookupError:
-                stale.append(path)
-            except PermissionError:
-                continue
-            continue
-        try:
-            if now - os.lstat(path).st_mtime > _FOREIGN_STALE_AFTER:
-                stale.append(path)
-        except FileNotFoundError:
-            continue
-    return stale
+
+def scratch_is_ours(host: str) -> bool:
+    """Whether a scratch file was made on this host (so its pid can be asked)."""
+    return host == _HOST
+
+
+def bare(name: str, extension: str) -> tuple[str, bool]:
+    """*name* without the compression *extension*, and whether it had it."""
+    if extension and name.endswith(extension):
+        return name[: -len(extension)], True
+    return name, False
+
+
+def numbered_index(base_name: str, name: str, limit: int) -> int | None:
+    """The backup index of *name* (without compression extension), if it is one of this
+    log's numbered names up to *limit* (``app.log.1`` ... ``app.log.<limit>``)."""
+    prefix = base_name + "."
+    digits = name[len(prefix) :]
+    if name.startswith(prefix) and digits.isascii() and digits.isdigit() and digits[0] != "0":
+        index = int(digits)
+        return index if index <= limit else None
+    return None
+
+
+def timed_label(
+    base_name: str, name: str, label_pattern: str, namer: Namer | None
+) -> tuple[str, int] | None:
+    """``(label, counter)`` if *name* (without compression extension) is one of this log's
+    time-rotated names; the label's date is checked by the caller."""
+    if namer is None:
+        m = re.fullmatch(
+            rf"{re.escape(base_name)}\.({label_pattern})(?:\.([1-9]\d*))?", name, re.ASCII
+        )
+        return None if m is None else (m[1], int(m[2] or 0))
+    for m in re.finditer(rf"({label_pattern})(?:\.([1-9]\d*))?(?!\d)", name, re.ASCII):
+        label, counter = m[1], int(m[2] or 0)
+        if os.path.basename(namer(timed_name(base_name, label, counter))) == name:
+            return label, counter
+    return None
+
+
+class NumberedScheme:
+    """``app.log.1`` (newest) to ``app.log.<limit>``, or what ``namer`` makes of them."""
+
+    def __init__(self, base_path: str, limit: int, namer: Namer | None) -> None:
+        self.base_name = os.path.basename(base_path)
+        self.limit = limit
+        self.namer = namer
+        self._named: dict[str, int] | None = None
+
+    def parse(self, name: str) -> tuple[tuple[float, int], int | str] | None:
+        if self.namer is None:
+            index = numbered_index(self.base_name, name, self.limit)
+        else:
+            if self._named is None:
+                # Every name the namer gives, once per scan: a namer need not be reversible.
+                namer = self.namer
+                self._named = {
+                    os.path.basename(namer(numbered_name(self.base_name, i))): i
+                    for i in range(1, self.limit + 1)
+                }
+            index = self._named.get(name)
+        return None if index is None else ((-index, 0), index)
+
+
+class TimedScheme:
+    """``app.log.<label>`` and ``app.log.<label>.<counter>``, where the label must read back
+    as a real date in the schedule's ``suffix``; or what ``namer`` makes of them."""
+
+    def __init__(self, base_path: str, schedule: TimeSchedule, namer: Namer | None) -> None:
+        self.base_name = os.path.basename(base_path)
+        self.schedule = schedule
+        self.namer = namer
+
+    def parse(self, name: str) -> tuple[tuple[float, int], int | str] | None:
+        found = timed_label(self.base_name, name, self.schedule.label_pattern, self.namer)
+        if found is None:
+            return None
+        label, counter = found
+        instant = self.schedule.parse_label(label)
+        if instant is None:
+            return None
+        return (instant, counter), f"{label}.{counter}"

@@ -8,10 +8,6 @@ import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._naming import scratch_path
-
-_CREATE_NEW = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
 
 @dataclass(frozen=True)
 class Permissions:
@@ -20,6 +16,11 @@ class Permissions:
     mode: int | None = None
     uid: int = -1
     gid: int = -1
+
+    def for_companions(self) -> Permissions:
+        """Lock, period and scratch files keep only the owner and group bits of ``chmod``:
+        whoever can open the lock file can hold the lock."""
+        return Permissions(None if self.mode is None else self.mode & 0o770, self.uid, self.gid)
 
     @property
     def explicit(self) -> bool:
@@ -30,52 +31,6 @@ class Permissions:
             os.fchmod(fd, self.mode)
         if self.uid != -1 or self.gid != -1:
             os.fchown(fd, self.uid, self.gid)
-
-    def create_new(self, path: str, fallback_mode: int = 0o666, flags: int = os.O_WRONLY) -> int:
-        """Create *path*, which must not exist yet, and give it its mode and owner.
-
-        The caller links or renames it into place, so that no one can open it under its final
-        name before it has the right mode.
-        """
-        mode = fallback_mode if self.mode is None else self.mode
-        fd = os.open(path, flags | _CREATE_NEW, mode)
-        try:
-            self.apply(fd)
-        except BaseException:
-            os.close(fd)
-            os.unlink(path)
-            raise
-        return fd
-
-
-def open_file(path: str, flags: int, permissions: Permissions, fallback_mode: int = 0o666) -> int:
-    """Open *path* with *flags*, creating it if it is missing.
-
-    Without ``chmod``/``owner`` a new file is made as ``open()`` makes it (through the umask).
-    With them it appears under its name already carrying them: it is made under a scratch
-    name and linked into place, and ``link`` never replaces a file that another process
-    created meanwhile (that one is then opened as it is).
-    """
-    if not permissions.explicit:
-        return os.open(path, flags | os.O_CREAT, fallback_mode)
-    while True:
-        try:
-            return os.open(path, flags)
-        except FileNotFoundError:
-            pass
-        temp = scratch_path(path)
-        fd = permissions.create_new(temp, fallback_mode, flags)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            os.close(fd)
-            continue
-        except BaseException:
-            os.close(fd)
-            raise
-        finally:
-            os.unlink(temp)
-        return fd
 
 
 def _owner_id(what: str, value: object, lookup: Callable[[str], int]) -> int:

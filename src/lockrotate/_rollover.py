@@ -3,18 +3,22 @@
 Between rollovers nobody takes a lock: every process appends whole records to its own
 ``O_APPEND`` descriptor of the base file. A process whose policy says "roll over" then:
 
-1. takes the inter-process lock (bounded by a timeout: on timeout it goes on writing to the
-   file it has and tries again later);
+1. takes the inter-process lock, bounded by one deadline for the thread mutex and the file
+   lock together (on timeout it goes on writing to the file it has; later tries wait a
+   growing pause and do not block on the lock until it is free again);
 2. re-checks the base path: if it no longer names the file this process writes to, another
    process (or logrotate, or a person) has already moved it, so this process adopts the new
    file, opening it in append mode, and decides again on that file;
 3. otherwise asks the policy, now with the lock held, whether the file is really due; if so
-   the policy renames it away, this process opens the new base file in append mode, and the
-   policy applies retention;
+   the policy renames it away (reading the archive's inventory for the names in use), this
+   process opens the new base file in append mode, the policy records what it needs about
+   it, and the archive applies retention, repair and compression;
 4. lets go of the lock.
 
-Threads of one process share one lock descriptor, which ``flock`` does not tell apart: a
-mutex in the coordinator makes them take turns.
+A base file nobody has dated yet (the first one of a timed log) is dated under the lock too,
+once for every process. Threads of one process share one lock descriptor, which ``flock``
+does not tell apart: a mutex in the coordinator makes them take turns. A file that is not
+a regular file (a pipe behind ``/dev/stdout``, a FIFO, a tty) is written and never rotated.
 
 So each rollover is performed exactly once, every other process adopts its result, and no
 file is ever opened in a mode that could truncate it.
@@ -22,36 +26,56 @@ file is ever opened in a mode that could truncate it.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 from typing import Protocol
 
-from ._locks import InterProcessLock, LockTimeout, open_nofollow
+from ._archive import Archive, Inventory, Scheme
+from ._files import AppendFile
+from ._locks import InterProcessLock, LockTimeout, LockUnusable
+from ._outage import Backoff, Outages
 from ._permissions import Permissions
 from ._stats import HandlerStats
-from ._writer import AppendFile, Identity
 
 
 class Policy(Protocol):
     """What a handler tells the protocol about when and how its file rolls over."""
 
-    def _opened(self, file: AppendFile) -> None:
-        """*file* is now this process's file: learn what its state is."""
+    @property
+    def rolls(self) -> bool:
+        """Whether this policy ever rolls a file over."""
 
-    def _due_locked(self, file: AppendFile, nbytes: int) -> bool:
-        """With the lock held: must *file* roll over before *nbytes* more are written?"""
+    @property
+    def kept_by_count(self) -> int:
+        """How many rotated files retention keeps by count (0: the scheme does it)."""
 
-    def _rotate_locked(self, file: AppendFile) -> None:
+    def scheme(self) -> Scheme:
+        """The naming scheme of the rotated files."""
+
+    def due(self, file: AppendFile, nbytes: int) -> bool:
+        """Without the lock, cheaply: must *file* roll over before *nbytes* more?"""
+
+    def wants_lock_to_adopt(self, file: AppendFile) -> bool:
+        """Must *file* be dated under the lock before it is written?"""
+
+    def adopted(self, file: AppendFile, locked: bool) -> None:
+        """*file* is now this process's file: learn (and, if *locked*, record) its state."""
+
+    def due_locked(self, file: AppendFile, nbytes: int) -> bool:
+        """With the lock held: must *file* really roll over?"""
+
+    def rotate_locked(self, file: AppendFile, inventory: Inventory, discard: Discard) -> None:
         """With the lock held: move the base file away."""
 
-    def _started(self, file: AppendFile) -> None:
+    def created(self, file: AppendFile) -> None:
         """With the lock held: *file* is the new, empty base file this process created."""
 
-    def _tidy_locked(self, rotated: Identity) -> None:
-        """With the lock held, after rotating the file *rotated*: retention, compression,
-        and what a crash left behind."""
+    def after_fork(self) -> None:
+        """In a child: forget what belonged to the parent process."""
+
+
+class Discard(Protocol):
+    def __call__(self, path: str) -> None: ...
 
 
 class Coordinator:
@@ -61,61 +85,85 @@ class Coordinator:
         self,
         base_path: str,
         lock: InterProcessLock,
-        stats: HandlerStats,
+        policy: Policy,
+        archive: Archive,
         permissions: Permissions,
+        outages: Outages,
     ) -> None:
         self.base_path = base_path
         self.lock = lock
-        self.stats = stats
+        self.policy = policy
+        self.archive = archive
         self.permissions = permissions
+        self.outages = outages
+        self.stats = HandlerStats()
+        self.backoff = Backoff()
         self.file: AppendFile | None = None
         self.mutex = threading.Lock()
+        self.holder: int | None = None
+        archive.hold = self.held
 
-    def ensure_open(self, policy: Policy) -> AppendFile:
-        if self.file is None:
-            self.file = AppendFile(self.base_path, self.permissions)
-            policy._opened(self.file)
-        return self.file
+    def ensure_open(self) -> AppendFile:
+        return self.file if self.file is not None else self._open(locked=False)
 
-    def follow(self, policy: Policy) -> AppendFile:
+    def follow(self) -> AppendFile:
         """Without the lock: if the base path no longer names our file, switch to what is there.
 
         This is how a process notices a rename or removal it was not part of (logrotate's
         ``create`` mode, a person with ``mv`` or ``rm``); a missing base file is created.
         """
-        file = self.ensure_open(policy)
-        if not file.is_current():
-            self._adopt(policy)
-        return self.ensure_open(policy)
+        file = self.ensure_open()
+        if file.regular and not file.is_current():
+            return self._open(locked=False)
+        return file
+
+    def busy_elsewhere(self) -> bool:
+        """Whether another thread of this process holds the lock right now."""
+        holder = self.holder
+        return holder is not None and holder != threading.get_ident()
+
+    def reentered(self) -> bool:
+        """Whether this thread already holds the lock (a namer or rotator that logs)."""
+        return self.holder == threading.get_ident()
 
     def held(self) -> Held:
-        """Hold the inter-process lock; raises :class:`LockTimeout` when it cannot be had."""
+        """Hold the inter-process lock; raises :class:`LockTimeout` when it cannot be had
+        (or :class:`LockUnusable`)."""
         return Held(self)
 
-    def settle(self, nbytes: int, policy: Policy, force: bool = False) -> AppendFile:
+    def rotate_if_due_locked(self, nbytes: int, force: bool = False) -> AppendFile:
         """With the lock held: return the file to write to, rotating it first if it is due.
 
         ``force`` rotates the current file even if the policy would not, unless another
         process has just rotated it (then its new file is adopted, not rotated again).
         """
-        file = self.ensure_open(policy)
-        if not file.is_current():
-            file = self._adopt(policy)
+        file = self.file if self.file is not None else self._open(locked=True)
+        if file.regular and not file.is_current():
+            file = self._open(locked=True)
             force = False
-        if not (force or policy._due_locked(file, nbytes)):
+        if not file.regular or not (force or self.policy.due_locked(file, nbytes)):
             return file
-        policy._rotate_locked(file)
+        archive = self.archive
+        self.policy.rotate_locked(file, archive.scan(), archive.trash.discard)
         fresh = AppendFile(self.base_path, self.permissions)
         file.close()
         self.file = fresh
         self.stats.rollovers += 1
-        policy._started(fresh)
-        policy._tidy_locked(file.identity)
+        self.policy.created(fresh)
+        try:
+            archive.tidy_locked(file.identity)
+        except Exception:
+            self.outages.failed("tidy")
+        else:
+            self.outages.ok("tidy")
         return fresh
 
-    def roll(self, nbytes: int, policy: Policy, force: bool = False) -> AppendFile:
-        with self.held():
-            return self.settle(nbytes, policy, force)
+    def roll(self, nbytes: int, force: bool = False) -> AppendFile:
+        try:
+            with self.held():
+                return self.rotate_if_due_locked(nbytes, force)
+        finally:
+            self.archive.trash.empty()
 
     def close(self) -> None:
         if self.file is not None:
@@ -123,14 +171,38 @@ class Coordinator:
             file.close()
         self.lock.close()
 
-    def _adopt(self, policy: Policy) -> AppendFile:
+    def after_fork(self) -> None:
+        """In a child: fresh counters, mutex and back-off, and none of the parent's hold."""
+        self.stats = HandlerStats()
+        self.backoff = Backoff()
+        self.mutex = threading.Lock()
+        self.holder = None
+        self.lock.after_fork()
+        self.policy.after_fork()
+        self.archive.after_fork()
+
+    def _open(self, locked: bool) -> AppendFile:
         fresh = AppendFile(self.base_path, self.permissions)
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1
         self.file = fresh
-        policy._opened(fresh)
+        if fresh.regular:
+            self._date(fresh, locked)
         return fresh
+
+    def _date(self, file: AppendFile, locked: bool) -> None:
+        """Learn the new file's state; date it under the lock if nobody has yet."""
+        policy = self.policy
+        if locked or not self.backoff.ready() or not policy.wants_lock_to_adopt(file):
+            policy.adopted(file, locked)
+            return
+        try:
+            with self.held():
+                policy.adopted(file, True)
+        except (LockTimeout, LockUnusable):
+            self.outages.failed("lock")
+            policy.adopted(file, False)
 
 
 class Held:
@@ -138,7 +210,7 @@ class Held:
     one per record, and a generator-based context manager costs several times more).
 
     Threads of one process share the lock's descriptor, and ``flock`` does not exclude
-    them from each other: the coordinator's mutex does.
+    them from each other: the coordinator's mutex does. One deadline bounds both waits.
     """
 
     __slots__ = ("coordinator", "rollovers", "start", "waited")
@@ -148,77 +220,32 @@ class Held:
 
     def __enter__(self) -> None:
         coordinator = self.coordinator
-        lock, stats = coordinator.lock, coordinator.stats
-        if not coordinator.mutex.acquire(timeout=lock.timeout):
-            stats.lock_timeouts += 1
+        lock, stats, backoff = coordinator.lock, coordinator.stats, coordinator.backoff
+        deadline = backoff.deadline(lock.timeout)
+        if not coordinator.mutex.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            stats.timed_out()
+            backoff.failed(lock=True)
             raise LockTimeout(lock.path, lock.timeout)
         try:
-            self.waited = lock.acquire()
-        except BaseException:
+            self.waited = lock.acquire(deadline)
+        except BaseException as exc:
             coordinator.mutex.release()
-            if isinstance(sys.exc_info()[1], TimeoutError):
-                stats.lock_timeouts += 1
+            if isinstance(exc, (LockTimeout, LockUnusable)):
+                stats.timed_out()
+                backoff.failed(lock=True)
             raise
+        backoff.lock_stuck = False
+        coordinator.holder = threading.get_ident()
         self.rollovers = stats.rollovers
         self.start = time.monotonic()
 
     def __exit__(self, *exc: object) -> None:
         coordinator = self.coordinator
+        coordinator.holder = None
+        stats = coordinator.stats
+        held = time.monotonic() - self.start
+        stats.record_lock(self.waited, held, stats.rollovers != self.rollovers)
         try:
             coordinator.lock.release()
         finally:
             coordinator.mutex.release()
-        stats = coordinator.stats
-        held = time.monotonic() - self.start
-        stats.record_lock(self.waited, held, stats.rollovers != self.rollovers)
-
-
-_READ = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-class PeriodLedger:
-    """Which file holds which time period, kept beside the lock file.
-
-    File timestamps come from a coarse kernel clock that can read a few milliseconds behind
-    ``time.time()``, so a file created just after a boundary may carry an mtime from before
-    it. The process that creates a new base file therefore writes its (device, inode) and
-    period here, under the lock; the others trust this over the mtime.
-    """
-
-    _WIDTH = 64
-
-    def __init__(self, path: str, permissions: Permissions, mode: int) -> None:
-        self.path = path
-        self.permissions = permissions
-        self.mode = mode
-
-    def read(self) -> tuple[Identity, int] | None:
-        """The last entry; None if there is none yet or it cannot be read (then the file's
-        mtime decides)."""
-        try:
-            fd = os.open(self.path, _READ)
-        except OSError:
-            return None
-        try:
-            raw = os.pread(fd, self._WIDTH, 0)
-        finally:
-            os.close(fd)
-        try:
-            dev, ino, period = (int(part) for part in raw.split())
-        except ValueError:
-            return None
-        return (dev, ino), period
-
-    def write(self, identity: Identity, period: int) -> None:
-        line = f"{identity[0]} {identity[1]} {period}".ljust(self._WIDTH - 1) + "\n"
-        fd = open_nofollow(self.path, self.permissions, self.mode)
-        try:
-            os.pwrite(fd, line.encode("ascii"), 0)
-        finally:
-            os.close(fd)
-
-    def period_of(self, file: AppendFile) -> int | None:
-        entry = self.read()
-        if entry is not None and entry[0] == file.identity:
-            return entry[1]
-        return None

@@ -11,6 +11,8 @@ different moments therefore share every boundary.
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
 import datetime
 import math
 import re
@@ -25,6 +27,19 @@ _LABELS = {
     "M": ("%Y-%m-%d_%H-%M", r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}"),
     "H": ("%Y-%m-%d_%H", r"\d{4}-\d{2}-\d{2}_\d{2}"),
     "D": ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
+}
+_LONGEST = 100 * 366 * DAY
+# strftime directives whose text strptime reads back, and what that text looks like.
+_DIRECTIVES = {
+    "Y": r"\d{4}",
+    "y": r"\d{2}",
+    "m": r"\d{2}",
+    "d": r"\d{2}",
+    "H": r"\d{2}",
+    "M": r"\d{2}",
+    "S": r"\d{2}",
+    "j": r"\d{3}",
+    "%": "%",
 }
 # 1970-01-01 was a Thursday: W3 in the stdlib's numbering (W0 is Monday).
 _EPOCH_WEEKDAY = 3
@@ -82,6 +97,24 @@ class TimeSchedule:
         change = self._change_between(candidate, end, offset(candidate))
         earlier = change - 1
         return earlier - (earlier + offset(earlier) - self.phase) % self.length
+
+    def parse_label(self, label: str) -> float | None:
+        """The instant a rotated file's *label* names, or None if it is no real date (such a
+        name is not this log's)."""
+        try:
+            parsed = time.strptime(label, self.suffix)
+        except ValueError:
+            return None
+        if self.utc:
+            return float(calendar.timegm(parsed))
+        try:
+            return time.mktime(parsed)
+        except (OverflowError, ValueError):
+            return None
+
+    def with_suffix(self, suffix: str) -> TimeSchedule:
+        """The same boundaries, with rotated files labelled by the strftime format *suffix*."""
+        return dataclasses.replace(self, suffix=suffix, label_pattern=label_regex(suffix))
 
     def label(self, period_start: int) -> str:
         """The date-and-time text a rotated file of that period carries (the stdlib's format)."""
@@ -158,6 +191,8 @@ def make_schedule(
         label_key = "D" if key == "MIDNIGHT" else key
     else:
         raise ValueError(f"when must be one of S, M, H, D, midnight or W0-W6, not {when!r}")
+    if length > _LONGEST:
+        raise ValueError(f"interval={interval} is too long: a period may last up to 100 years")
     if at_time is not None:
         if key != "MIDNIGHT" and not key.startswith("W"):
             raise ValueError(f"atTime applies only to when='midnight' or 'W0'-'W6', not {when!r}")
@@ -166,6 +201,32 @@ def make_schedule(
         phase += at_time.hour * 3600 + at_time.minute * 60 + at_time.second
     suffix, pattern = _LABELS[label_key]
     return TimeSchedule(key, length, phase, bool(utc), suffix, pattern)
+
+
+def label_regex(suffix: str) -> str:
+    """The regular expression of the labels the strftime format *suffix* produces.
+
+    Only numeric directives are accepted: a label must read back as the date it was made
+    from, or retention could not tell this log's files from others.
+    """
+    if not isinstance(suffix, str) or not suffix:
+        raise TypeError(f"suffix must be a non-empty strftime format, not {suffix!r}")
+    parts = []
+    rest = iter(suffix)
+    for char in rest:
+        if char != "%":
+            if char in "/\\\0":
+                raise ValueError(f"suffix {suffix!r} would put {char!r} in a file name")
+            parts.append(re.escape(char))
+            continue
+        directive = next(rest, "")
+        if directive not in _DIRECTIVES:
+            raise ValueError(
+                f"suffix {suffix!r}: %{directive} cannot be read back from a file name; "
+                f"use only %{', %'.join(d for d in _DIRECTIVES if d != '%')} and literal text"
+            )
+        parts.append(_DIRECTIVES[directive])
+    return "".join(parts)
 
 
 def ext_match(schedule: TimeSchedule) -> re.Pattern[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -31,7 +32,18 @@ class HandlerStats:
     lock_holds: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
     rollover_holds: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
 
+    _mutex: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def timed_out(self) -> None:
+        with self._mutex:
+            self.lock_timeouts += 1
+
     def record_lock(self, waited: float, held: float, rotated: bool) -> None:
+        """One hold of the lock, by an emitting thread or the compressor thread."""
+        with self._mutex:
+            self._record_lock(waited, held, rotated)
+
+    def _record_lock(self, waited: float, held: float, rotated: bool) -> None:
         self.lock_acquisitions += 1
         self.lock_wait_total += waited
         self.lock_wait_max = max(self.lock_wait_max, waited)

@@ -1,8 +1,8 @@
 """Drop-in replacements for the rotating handlers of :mod:`logging.handlers`.
 
 The constructors take the stdlib's arguments in the stdlib's order; the options lockrotate
-adds (:class:`lockrotate._base.Options`) come after them, keyword-only. These classes only
-say when a file is due and what its rotated copies are called.
+adds (:class:`lockrotate._settings.Options`) come after them, keyword-only. These classes only
+choose a policy and keep the stdlib's attributes as views of it.
 """
 
 from __future__ import annotations
@@ -12,24 +12,18 @@ import os
 import re
 from typing import Unpack
 
-from ._base import Options, SharedFileHandler, count_arg
-from ._naming import (
-    beyond_retention,
-    next_counter,
-    numbered,
-    timed,
-    timed_backups,
-    timed_entries,
-)
-from ._schedule import ext_match, make_schedule
-from ._writer import AppendFile
+from ._archive import expired
+from ._base import SharedFileHandler
+from ._compress import EXTENSIONS
+from ._naming import check_fits
+from ._outage import Outages
+from ._policy import PeriodLedger, SizePolicy, TimePolicy
+from ._schedule import ext_match, label_regex, make_schedule
+from ._settings import Options, Settings, check, count_arg
 
 
-def _size_due(file: AppendFile, nbytes: int, max_bytes: int) -> bool:
-    if max_bytes <= 0:
-        return False
-    size = file.size()
-    return size > 0 and size + nbytes > max_bytes
+def _extension(settings: Settings) -> str:
+    return "" if settings.compress is None else EXTENSIONS[settings.compress]
 
 
 class RotatingFileHandler(SharedFileHandler):
@@ -40,6 +34,8 @@ class RotatingFileHandler(SharedFileHandler):
     judged by the shared file's real size, and backups are ``app.log.1`` (newest) to
     ``app.log.<backupCount>``.
     """
+
+    _policy: SizePolicy
 
     def __init__(
         self,
@@ -57,61 +53,28 @@ class RotatingFileHandler(SharedFileHandler):
                 f"mode must be 'a', not {mode!r}: a shared log is only ever appended to, "
                 "since 'w' would wipe the records of every other process"
             )
-        self.maxBytes = count_arg("maxBytes", maxBytes)
-        self.backupCount = count_arg("backupCount", backupCount)
-        super().__init__(filename, encoding, delay, errors, **options)
+        max_bytes = count_arg("maxBytes", maxBytes)
+        backup_count = count_arg("backupCount", backupCount)
+        settings = check(filename, encoding, errors, **options)
+        check_fits(settings.base_path, f".{backup_count}{_extension(settings)}")
+        policy = SizePolicy(settings.base_path, max_bytes, backup_count, self)
+        super().__init__(settings, policy, Outages(self._report), encoding, delay, errors)
 
-    def _due(self, file: AppendFile, nbytes: int) -> bool:
-        return self.backupCount > 0 and _size_due(file, nbytes, self.maxBytes)
+    @property
+    def maxBytes(self) -> int:
+        return self._policy.max_bytes
 
-    def _slots(self, names: list[str]) -> dict[int, list[str]]:
-        """Backup index -> the names it has now: plain, compressed, or (after a crash) both.
+    @maxBytes.setter
+    def maxBytes(self, value: int) -> None:
+        self._policy.max_bytes = count_arg("maxBytes", value)
 
-        Without a ``namer`` one ``listdir`` finds them; with one, each index is probed, as the
-        stdlib does.
-        """
-        extension = self._extension()
-        slots: dict[int, list[str]] = {}
-        if self.namer is None:
-            folder, name = os.path.split(self.baseFilename)
-            own = re.compile(rf"{re.escape(name)}\.([1-9]\d*)(?:{re.escape(extension)})?")
-            for entry in sorted(names):
-                m = own.fullmatch(entry)
-                if m and int(m[1]) <= self.backupCount:
-                    slots.setdefault(int(m[1]), []).append(os.path.join(folder, entry))
-            return slots
-        for index in range(1, self.backupCount + 1):
-            path = self.rotation_filename(numbered(self.baseFilename, index))
-            variants = [path, path + extension] if extension else [path]
-            present = [variant for variant in variants if os.path.lexists(variant)]
-            if present:
-                slots[index] = present
-        return slots
+    @property
+    def backupCount(self) -> int:
+        return self._policy.backup_count
 
-    def _backups(self, names: list[str]) -> list[str]:
-        slots = self._slots(names)
-        return [path for index in sorted(slots, reverse=True) for path in slots[index]]
-
-    def _rotate_locked(self, file: AppendFile) -> None:
-        """Shift the backups up by one, dropping the oldest, then move the base file to .1.
-
-        Only the run of backups that starts at .1 without a gap is shifted: a chain left
-        half-shifted by a crash closes its gap instead of losing a file.
-        """
-        slots = self._slots(self._listing())
-        run = 0
-        while run < self.backupCount and run + 1 in slots:
-            run += 1
-        if run == self.backupCount:
-            for path in slots[run]:
-                self._discard_locked(path)
-            run -= 1
-        for index in range(run, 0, -1):
-            name = self.rotation_filename(numbered(self.baseFilename, index))
-            target = self.rotation_filename(numbered(self.baseFilename, index + 1))
-            for path in slots[index]:
-                os.rename(path, target + path[len(name) :])
-        self.rotate(self.baseFilename, self.rotation_filename(numbered(self.baseFilename, 1)))
+    @backupCount.setter
+    def backupCount(self, value: int) -> None:
+        self._policy.backup_count = count_arg("backupCount", value)
 
 
 class TimedRotatingFileHandler(SharedFileHandler):
@@ -121,7 +84,10 @@ class TimedRotatingFileHandler(SharedFileHandler):
     clock (``when='H'`` rolls at every full hour, ``when='M', interval=5`` at :00, :05...),
     so processes started at different moments roll at the same instant. ``maxBytes`` adds a
     size limit within a period; every rotated file of one period gets its own name.
+    Setting ``suffix`` (a strftime format of numeric directives) renames what follows.
     """
+
+    _policy: TimePolicy
 
     def __init__(
         self,
@@ -138,91 +104,83 @@ class TimedRotatingFileHandler(SharedFileHandler):
         maxBytes: int = 0,
         **options: Unpack[Options],
     ) -> None:
-        self._schedule = make_schedule(when, interval, utc, atTime)
-        self.when = self._schedule.when
+        schedule = make_schedule(when, interval, utc, atTime)
+        backup_count = count_arg("backupCount", backupCount)
+        max_bytes = count_arg("maxBytes", maxBytes)
+        settings = check(filename, encoding, errors, **options)
+        # The longest label of the format, with room for a counter of up to four digits.
+        check_fits(settings.base_path, f".{schedule.label(0)}.9999{_extension(settings)}")
+        self.when = schedule.when
         # The stdlib's value, even for W0-W6, where (as in the stdlib) it is not used.
-        self.interval = self._schedule.length * (interval if self.when.startswith("W") else 1)
-        self.utc = self._schedule.utc
+        self.interval = schedule.length * (interval if self.when.startswith("W") else 1)
+        self.utc = schedule.utc
         self.atTime = atTime
-        self.suffix = self._schedule.suffix
-        self.extMatch = ext_match(self._schedule)
+        self.extMatch = ext_match(schedule)
         if self.when.startswith("W"):
             self.dayOfWeek = int(self.when[1])
-        self.backupCount = count_arg("backupCount", backupCount)
-        self.maxBytes = count_arg("maxBytes", maxBytes)
-        super().__init__(filename, encoding, delay, errors, **options)
-        if self._coordinator.file is None:
-            self._enter_period(self._schedule.period_start(self._clock()))
+        outages = Outages(self._report)
+        ledger = PeriodLedger(
+            settings.stem + ".period",
+            settings.permissions.for_companions(),
+            settings.companion_mode(),
+            f"{schedule.when}/{schedule.length}/{schedule.phase}/{'utc' if utc else 'local'}",
+        )
+        policy = TimePolicy(
+            settings.base_path,
+            schedule,
+            backup_count,
+            max_bytes,
+            ledger,
+            self,
+            settings.clock,
+            outages,
+            self._report_background,
+        )
+        super().__init__(settings, policy, outages, encoding, delay, errors)
+
+    @property
+    def maxBytes(self) -> int:
+        return self._policy.max_bytes
+
+    @maxBytes.setter
+    def maxBytes(self, value: int) -> None:
+        self._policy.max_bytes = count_arg("maxBytes", value)
+
+    @property
+    def backupCount(self) -> int:
+        return self._policy.backup_count
+
+    @backupCount.setter
+    def backupCount(self, value: int) -> None:
+        self._policy.backup_count = count_arg("backupCount", value)
+
+    @property
+    def suffix(self) -> str:
+        """The strftime format of rotated names' labels (the stdlib's attribute)."""
+        return self._policy.schedule.suffix
+
+    @suffix.setter
+    def suffix(self, value: str) -> None:
+        schedule = self._policy.schedule.with_suffix(value)
+        check_fits(self.baseFilename, f".{schedule.label(0)}.9999{_extension(self._settings)}")
+        self._policy.schedule = schedule
+        self.extMatch = re.compile(rf"^{label_regex(value)}(?:\.\d+)?$", re.ASCII)
+
+    @property
+    def rolloverAt(self) -> int:
+        """The next boundary (the stdlib's attribute)."""
+        return self._policy.rollover_at
+
+    @rolloverAt.setter
+    def rolloverAt(self, value: int) -> None:
+        self._policy.rollover_at = value
 
     def computeRollover(self, currentTime: float) -> int:
         """The first boundary after *currentTime* (the stdlib's hook)."""
-        return self._schedule.next_boundary(currentTime)
+        return self._policy.schedule.next_boundary(currentTime)
 
     def getFilesToDelete(self) -> list[str]:
         """The rotated files of this log beyond ``backupCount``, oldest first."""
-        return beyond_retention(self._backups(self._listing()), self.backupCount)
-
-    def _entries(self, names: list[str]) -> list[tuple[str, int, str]]:
-        return timed_entries(
-            self.baseFilename,
-            names,
-            self._schedule.label_pattern,
-            self.namer,
-            self._extension(),
-        )
-
-    def _backups(self, names: list[str]) -> list[str]:
-        return timed_backups(
-            self.baseFilename, names, self._schedule.label_pattern, self.namer, self._extension()
-        )
-
-    def _kept_by_count(self) -> int:
-        return self.backupCount
-
-    def _due(self, file: AppendFile, nbytes: int) -> bool:
-        now = self._clock()
-        return (
-            now >= self.rolloverAt or now < self._period or _size_due(file, nbytes, self.maxBytes)
-        )
-
-    def _enter_period(self, period: int) -> None:
-        self._period = period
-        self.rolloverAt = self._schedule.next_boundary(period)
-
-    def _opened(self, file: AppendFile) -> None:
-        """Learn the period of *file*: from the ledger, else from its last write."""
-        period = self._ledger.period_of(file)
-        if period is None:
-            now = self._clock()
-            stamp = file.mtime() if file.size() > 0 else now
-            period = self._schedule.period_start(min(stamp, now))
-        self._enter_period(period)
-
-    def _due_locked(self, file: AppendFile, nbytes: int) -> bool:
-        current = self._schedule.period_start(self._clock())
-        known = self._ledger.period_of(file)
-        if known is not None:
-            self._enter_period(known)
-        if file.size() == 0 or current < self._period:
-            # Nothing to rotate, or the clock went back: the file now belongs to this period.
-            if self._period != current:
-                self._ledger.write(file.identity, current)
-                self._enter_period(current)
-            return False
-        return self._period < current or _size_due(file, nbytes, self.maxBytes)
-
-    def _rotate_locked(self, file: AppendFile) -> None:
-        label = self._schedule.label(self._period)
-        extension = self._extension()
-        counter = next_counter(self._entries(self._listing()), label)
-        while True:
-            dest = self.rotation_filename(timed(self.baseFilename, label, counter))
-            if not (os.path.lexists(dest) or (extension and os.path.lexists(dest + extension))):
-                self.rotate(self.baseFilename, dest)
-                return
-            counter += 1  # a name this log's scheme does not recognise as its own: keep it
-
-    def _started(self, file: AppendFile) -> None:
-        period = self._schedule.period_start(self._clock())
-        self._ledger.write(file.identity, period)
-        self._enter_period(period)
+        entries = self._coordinator.archive.scan().entries
+        doomed = expired(entries, self.backupCount, None, None, 0.0)
+        return [info.path for entry in doomed for info in entry.files]

@@ -1,0 +1,376 @@
+"""This log's rotated files, as one inventory, and what retention, compression and crash repair
+do with them.
+
+Every decision about rotated files derives from one scan of the folder (with the lock held):
+
+1. :meth:`Inventory.scan` parses each name of the folder with the log's naming scheme. A name
+   the scheme did not produce (``app.log.bak``, ``app.log.8.gz.gz``, an impossible date) is
+   not an entry, so nothing below can touch it. Each entry is one rotated file in one of the
+   states of :class:`State`; hidden scratch files are listed apart.
+2. :func:`repair` finds what a crash left half-done: a plain file beside its finished
+   compressed copy (same modification time, to the nanosecond) loses its plain copy.
+3. :func:`expired` picks the entries retention removes: beyond ``backupCount``, older than
+   ``max_age``, the oldest past ``max_total_bytes``.
+4. :meth:`Inventory.waiting` lists the entries still plain: only those are ever handed to the
+   compressor, by identity. A compressed file is never compressed again.
+
+Removals under the lock are renames to a scratch name; the unlink happens after the lock is
+released (:class:`Trash`), because unlinking a large file can take long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+from ._files import Identity
+from ._naming import bare, scratch_is_ours, scratch_path, scratch_pattern
+
+if TYPE_CHECKING:
+    from ._compress import Compressor
+
+_FOREIGN_STALE_AFTER = 3600.0
+
+
+class State(enum.Enum):
+    PLAIN = "plain"
+    COMPRESSED = "compressed"
+    BOTH = "plain and compressed"
+
+
+class FileInfo(NamedTuple):
+    path: str
+    size: int
+    mtime_ns: int
+    identity: Identity
+
+    @classmethod
+    def of(cls, path: str) -> FileInfo | None:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        return cls(path, st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One rotated file: its place in the scheme and the copies of it on disk."""
+
+    order: tuple[float, int]
+    slot: int | str
+    plain: FileInfo | None
+    packed: FileInfo | None
+
+    @property
+    def state(self) -> State:
+        if self.packed is None:
+            return State.PLAIN
+        return State.COMPRESSED if self.plain is None else State.BOTH
+
+    @property
+    def files(self) -> list[FileInfo]:
+        return [info for info in (self.plain, self.packed) if info is not None]
+
+    @property
+    def size(self) -> int:
+        return sum(info.size for info in self.files)
+
+    @property
+    def mtime(self) -> float:
+        return max(info.mtime_ns for info in self.files) / 1e9
+
+
+class Scheme(Protocol):
+    """A log's naming scheme, as the inventory needs it."""
+
+    def parse(self, name: str) -> tuple[tuple[float, int], int | str] | None:
+        """For a rotated name of this log (without compression extension): its order
+        (oldest first) and its slot (backup index, or label and counter); else None."""
+
+
+class Scratch(NamedTuple):
+    path: str
+    host: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """This log's rotated files, oldest first, and its scratch files, as one scan saw them."""
+
+    entries: list[Entry]
+    scratch: list[Scratch]
+    extensions: tuple[str, ...]
+
+    @classmethod
+    def scan(
+        cls, base_path: str, scheme: Scheme, extensions: Sequence[str], names: Iterable[str]
+    ) -> Inventory:
+        folder, base_name = os.path.split(base_path)
+        orders: dict[int | str, tuple[float, int]] = {}
+        copies: dict[tuple[int | str, bool], str] = {}
+        scratch_name = scratch_pattern(base_name)
+        scratch = []
+        for name in names:
+            m = scratch_name.fullmatch(name)
+            if m is not None:
+                scratch.append(Scratch(os.path.join(folder, name), m[1], int(m[2])))
+                continue
+            for extension in (*[e for e in extensions if e], ""):
+                plain_name, packed = bare(name, extension)
+                if packed != bool(extension):
+                    continue
+                parsed = scheme.parse(plain_name)
+                if parsed is not None:
+                    orders[parsed[1]] = parsed[0]
+                    copies[parsed[1], packed] = os.path.join(folder, name)
+                    break
+        entries = []
+        for slot, order in orders.items():
+            plain = FileInfo.of(copies[slot, False]) if (slot, False) in copies else None
+            packed = FileInfo.of(copies[slot, True]) if (slot, True) in copies else None
+            if plain is not None or packed is not None:
+                entries.append(Entry(order, slot, plain, packed))
+        entries.sort(key=lambda entry: entry.order)
+        return cls(entries, scratch, tuple(extensions))
+
+    def waiting(self) -> list[Entry]:
+        """Entries with no compressed copy: what compression still has to do."""
+        return [entry for entry in self.entries if entry.state is State.PLAIN]
+
+    def holding(self, identity: Identity) -> Entry | None:
+        """The entry whose plain copy is the file *identity*."""
+        for entry in self.entries:
+            if entry.plain is not None and entry.plain.identity == identity:
+                return entry
+        return None
+
+    def stale_scratch(self, now: float) -> list[str]:
+        """Scratch files nobody works on any more: ours once their process is gone; those of
+        another host (which cannot be asked) after an hour without a write."""
+        stale = []
+        for item in self.scratch:
+            if scratch_is_ours(item.host):
+                try:
+                    os.kill(item.pid, 0)
+                except ProcessLookupError:
+                    stale.append(item.path)
+                except PermissionError:
+                    pass
+                continue
+            info = FileInfo.of(item.path)
+            if info is not None and now - info.mtime_ns / 1e9 > _FOREIGN_STALE_AFTER:
+                stale.append(item.path)
+        return stale
+
+
+def repair(inventory: Inventory) -> list[str]:
+    """Plain copies whose compressed copy was finished before a crash stopped the removal.
+
+    A compressed copy carries its source's modification time to the nanosecond: a ``.gz``
+    that does not is someone else's, and both files are left alone.
+    """
+    return [
+        entry.plain.path
+        for entry in inventory.entries
+        if entry.plain is not None
+        and entry.packed is not None
+        and entry.plain.mtime_ns == entry.packed.mtime_ns
+    ]
+
+
+def expired(
+    entries: Sequence[Entry],
+    keep: int,
+    max_age: float | None,
+    max_total_bytes: int | None,
+    now: float,
+) -> list[Entry]:
+    """The entries retention removes, oldest first: beyond the newest *keep* (0: no limit by
+    count), older than *max_age* seconds, then the oldest until the rest fit in
+    *max_total_bytes*."""
+    doomed = set(range(len(entries) - keep)) if 0 < keep < len(entries) else set()
+    if max_age is not None:
+        doomed.update(i for i, entry in enumerate(entries) if now - entry.mtime > max_age)
+    if max_total_bytes is not None:
+        total = sum(entry.size for i, entry in enumerate(entries) if i not in doomed)
+        for i, entry in enumerate(entries):
+            if total <= max_total_bytes:
+                break
+            if i not in doomed:
+                doomed.add(i)
+                total -= entry.size
+    return [entry for i, entry in enumerate(entries) if i in doomed]
+
+
+class Trash:
+    """Files taken out of the log's names under the lock, unlinked once it is released."""
+
+    def __init__(self, base_path: str) -> None:
+        self.base_path = base_path
+        self._paths: list[str] = []
+        self._mutex = threading.Lock()
+
+    def discard(self, path: str) -> None:
+        """With the lock held: the file leaves its name now (a rename is instant)."""
+        scratch = scratch_path(self.base_path)
+        os.rename(path, scratch)
+        self.add(scratch)
+
+    def add(self, path: str) -> None:
+        with self._mutex:
+            self._paths.append(path)
+
+    def empty(self) -> None:
+        with self._mutex:
+            paths, self._paths = self._paths, []
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+    def after_fork(self) -> None:
+        self._mutex = threading.Lock()
+        self._paths = []
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How many rotated files, how old, how large in total (None: no limit)."""
+
+    keep: int
+    max_age: float | None
+    max_total_bytes: int | None
+
+    @property
+    def limited(self) -> bool:
+        return self.keep > 0 or self.max_age is not None or self.max_total_bytes is not None
+
+
+Submit = Callable[[Identity, bool], None]
+
+
+def tidy(
+    inventory: Inventory,
+    retention: Retention,
+    trash: Trash,
+    submit: Submit | None,
+    rotated: Identity | None,
+    now: float | None = None,
+) -> None:
+    """After a rollover, with the lock held: repair, retention, then hand the plain files
+    left to compression (*submit*; the file this process just *rotated* first, the others as
+    orphans that another live process may be about to compress)."""
+    for path in inventory.stale_scratch(time.time()):
+        trash.add(path)
+    for path in repair(inventory):
+        with contextlib.suppress(FileNotFoundError):
+            trash.discard(path)
+    doomed = expired(
+        inventory.entries,
+        retention.keep,
+        retention.max_age,
+        retention.max_total_bytes,
+        time.time() if now is None else now,
+    )
+    for entry in doomed:
+        for info in entry.files:
+            with contextlib.suppress(FileNotFoundError):
+                trash.discard(info.path)
+    if submit is None:
+        return
+    gone = {id(entry) for entry in doomed}
+    for entry in inventory.waiting():
+        if id(entry) not in gone and entry.plain is not None:
+            submit(entry.plain.identity, entry.plain.identity != rotated)
+
+
+class Archive:
+    """One log's rotated files: the inventory, retention, repair and compression hand-off,
+    and the compressor's host (it finds a file by identity and puts its copy in place)."""
+
+    def __init__(
+        self,
+        base_path: str,
+        retention: Callable[[], Retention],
+        scheme: Callable[[], Scheme],
+        compressor: Callable[[Archive], Compressor] | None,
+        clock: Callable[[], float],
+        report: Callable[[str], None],
+        compressing: Callable[[], bool],
+    ) -> None:
+        self.base_path = base_path
+        self.retention = retention
+        self.scheme = scheme
+        self.trash = Trash(base_path)
+        self.compressor = None if compressor is None else compressor(self)
+        self.extensions: tuple[str, ...] = (
+            () if self.compressor is None else (self.compressor.extension,)
+        )
+        self.compressing = compressing
+        # The coordinator's lock, set by the coordinator that runs this archive's rollovers.
+        self.hold: Callable[[], AbstractContextManager[None]] | None = None
+        self._clock = clock
+        self._report = report
+
+    def scan(self) -> Inventory:
+        folder = os.path.dirname(self.base_path)
+        return Inventory.scan(self.base_path, self.scheme(), self.extensions, os.listdir(folder))
+
+    def tidy_locked(self, rotated: Identity) -> None:
+        compressor = self.compressor if self.compressing() else None
+        tidy(
+            self.scan(),
+            self.retention(),
+            self.trash,
+            None if compressor is None else compressor.submit,
+            rotated,
+            self._clock(),
+        )
+
+    # The compressor's host (lockrotate._compress.Host) ------------------------------------
+
+    def locate(self, identity: Identity) -> str | None:
+        entry = self.scan().holding(identity)
+        return None if entry is None or entry.plain is None else entry.plain.path
+
+    def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
+        """With the lock: the compressed copy takes its name, then the plain file goes, unless
+        the plain file grew meanwhile or the compressed name is taken."""
+        assert self.hold is not None
+        try:
+            with self.hold():
+                entry = self.scan().holding(identity)
+                if entry is None or entry.plain is None or entry.packed is not None:
+                    return False
+                plain = entry.plain
+                if plain.size != nbytes:
+                    return False
+                packed = plain.path + self.extensions[0]
+                if os.path.lexists(packed):
+                    return False
+                os.rename(temp, packed)
+                self.trash.discard(plain.path)
+                return True
+        finally:
+            self.trash.empty()
+
+    def report(self, message: str) -> None:
+        self._report(message)
+
+    def close(self) -> None:
+        """A compression in progress finishes; pending ones stay plain for a later rollover."""
+        if self.compressor is not None:
+            self.compressor.close()
+
+    def after_fork(self) -> None:
+        self.trash.after_fork()
+        if self.compressor is not None:
+            self.compressor.after_fork()

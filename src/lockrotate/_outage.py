@@ -1,0 +1,77 @@
+"""Failures while logging: reported once per outage, and tried again without stalling.
+
+Logging must go on through a failed rollover, a lost base path or a lock that another process
+keeps: records still go to the current file. An outage is one report, not one per record,
+and it is over when every kind of step that failed has succeeded again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Final, Literal
+
+Kind = Literal["open", "follow", "roll", "lock", "write", "period", "tidy", "settings"]
+
+FIRST_RETRY: Final = 1.0
+LONGEST_RETRY: Final = 30.0
+
+
+class Outages:
+    """Which kinds of step are failing now; the first failure of an outage is reported."""
+
+    def __init__(self, report: Callable[[], None]) -> None:
+        self._report = report
+        self._failing: set[Kind] = set()
+        self._mutex = threading.Lock()
+
+    def failed(self, kind: Kind) -> None:
+        """Call from an ``except`` block: *report* sees the exception being handled."""
+        with self._mutex:
+            first = not self._failing
+            self._failing.add(kind)
+        if first:
+            self._report()
+
+    def ok(self, kind: Kind) -> None:
+        if self._failing:
+            with self._mutex:
+                self._failing.discard(kind)
+
+    def after_fork(self) -> None:
+        self._failing = set()
+        self._mutex = threading.Lock()
+
+
+class Backoff:
+    """When a failed rollover is tried again.
+
+    Each failure pushes the next try further out, counted from the end of the failed attempt
+    (1 s, 2 s, 4 s... up to 30 s). After the lock could not be had in time, later tries do
+    not wait for it at all: they take it only if it is free, so that a lock held forever
+    costs the application one ``lock_timeout`` in all, not one per try.
+    """
+
+    def __init__(self) -> None:
+        self.next_try = 0.0
+        self.pause = 0.0
+        self.lock_stuck = False
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self.next_try
+
+    def deadline(self, timeout: float) -> float:
+        """The deadline for taking the lock now: none to wait while it is stuck."""
+        now = time.monotonic()
+        return now if self.lock_stuck else now + timeout
+
+    def failed(self, lock: bool = False) -> None:
+        self.pause = min(max(FIRST_RETRY, self.pause * 2), LONGEST_RETRY)
+        self.next_try = time.monotonic() + self.pause
+        self.lock_stuck = self.lock_stuck or lock
+
+    def succeeded(self) -> None:
+        self.pause = 0.0
+        self.next_try = 0.0
+        self.lock_stuck = False

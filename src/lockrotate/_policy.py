@@ -1,0 +1,294 @@
+"""When a file rolls over, and what its rotated copy is called: one policy object per handler.
+
+A policy answers the protocol's questions (:class:`lockrotate._rollover.Policy`): cheaply and
+without the lock, "is this file due?"; with the lock held, "really due?", "move it away",
+"a new file starts now". It owns all the state those answers need (the current period, the
+period file) and knows the log's naming scheme, which the archive reads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+from ._archive import Inventory, Scheme
+from ._files import AppendFile, Identity, open_companion
+from ._naming import Namer, NumberedScheme, TimedScheme, numbered_name, timed_name
+from ._outage import Outages
+from ._permissions import Permissions
+from ._schedule import TimeSchedule
+
+
+class Hooks(Protocol):
+    """The stdlib's extension points, which the handler keeps: ``namer`` and ``rotator``."""
+
+    namer: Namer | None
+
+    def rotation_filename(self, default_name: str) -> str: ...
+
+    def rotate(self, source: str, dest: str) -> None: ...
+
+
+def size_due(file: AppendFile, nbytes: int, max_bytes: int) -> bool:
+    """Would *nbytes* more take a non-empty file past *max_bytes* (0: no limit)?"""
+    if max_bytes <= 0:
+        return False
+    size = file.size()
+    return size > 0 and size + nbytes > max_bytes
+
+
+class SizePolicy:
+    """The stdlib's size rotation: ``app.log.1`` (newest) to ``app.log.<backupCount>``.
+
+    As in the stdlib, there is a rollover only when both ``maxBytes`` and ``backupCount`` are
+    above zero.
+    """
+
+    def __init__(self, base_path: str, max_bytes: int, backup_count: int, hooks: Hooks) -> None:
+        self.base_path = base_path
+        self.max_bytes = max_bytes
+        self.backup_count = backup_count
+        self.hooks = hooks
+
+    @property
+    def kept_by_count(self) -> int:
+        """Retention by count is the shifting itself: nothing more to remove."""
+        return 0
+
+    @property
+    def rolls(self) -> bool:
+        return self.max_bytes > 0 and self.backup_count > 0
+
+    def scheme(self) -> Scheme:
+        return NumberedScheme(self.base_path, self.backup_count, self.hooks.namer)
+
+    def due(self, file: AppendFile, nbytes: int) -> bool:
+        return self.backup_count > 0 and size_due(file, nbytes, self.max_bytes)
+
+    def adopted(self, file: AppendFile, locked: bool) -> None:
+        """The file's own size is all the state there is."""
+
+    def wants_lock_to_adopt(self, file: AppendFile) -> bool:
+        return False
+
+    def due_locked(self, file: AppendFile, nbytes: int) -> bool:
+        return self.due(file, nbytes)
+
+    def rotate_locked(
+        self, file: AppendFile, inventory: Inventory, discard: Callable[[str], None]
+    ) -> None:
+        """Shift the backups up by one, dropping the oldest, then move the base file to .1.
+
+        Only the run of backups that starts at .1 without a gap is shifted: a chain left
+        half-shifted by a crash closes its gap instead of losing a file.
+        """
+        slots = {entry.slot: entry for entry in inventory.entries}
+        run = 0
+        while run < self.backup_count and run + 1 in slots:
+            run += 1
+        if run == self.backup_count:
+            for info in slots[run].files:
+                discard(info.path)
+            run -= 1
+        name = self.hooks.rotation_filename
+        for index in range(run, 0, -1):
+            source = name(numbered_name(self.base_path, index))
+            target = name(numbered_name(self.base_path, index + 1))
+            for info in slots[index].files:
+                os.rename(info.path, target + info.path[len(source) :])
+        self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
+
+    def created(self, file: AppendFile) -> None:
+        """Nothing to record about a new file."""
+
+    def after_fork(self) -> None:
+        """No per-process state."""
+
+
+class PeriodLedger:
+    """Which file holds which time period, kept beside the lock file.
+
+    A file's period is decided once, under the lock, by the process that creates or first
+    dates it, and recorded here with the file's (device, inode) and the schedule it was
+    decided with; every other process trusts this over its own reading of the file's mtime
+    (kernel file times come from a coarse clock, and processes start at different moments).
+    """
+
+    _WIDTH = 128
+
+    def __init__(self, path: str, permissions: Permissions, mode: int, signature: str) -> None:
+        self.path = path
+        self.permissions = permissions
+        self.mode = mode
+        self.signature = signature
+
+    def read(self) -> tuple[Identity, int, str] | None:
+        """The entry, or None if there is none or it cannot be read (then the file's mtime
+        decides)."""
+        try:
+            fd = open_companion(self.path, self.permissions, self.mode, create=False)
+        except OSError:
+            return None
+        try:
+            raw = os.pread(fd, self._WIDTH, 0)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        try:
+            dev, ino, period, signature = raw.decode("ascii").split()
+            return (int(dev), int(ino)), int(period), signature
+        except ValueError:
+            return None
+
+    def write(self, identity: Identity, period: int) -> None:
+        line = f"{identity[0]} {identity[1]} {period} {self.signature}"
+        fd = open_companion(self.path, self.permissions, self.mode)
+        try:
+            os.pwrite(fd, line.ljust(self._WIDTH - 1).encode("ascii") + b"\n", 0)
+        finally:
+            os.close(fd)
+
+
+class TimePolicy:
+    """Rotation at the schedule's boundaries, optionally also by size within a period.
+
+    Every rotated file of one period gets its own name: ``app.log.<label>``, then
+    ``.1``, ``.2``... A period-file entry that names a future period, or another file, is
+    ignored; one written with another ``when``/``interval``/``utc``/``atTime`` is reported
+    (``mismatch``), and this process keeps its own schedule: each rollover still happens once,
+    under the lock, and never over an existing name.
+    """
+
+    def __init__(
+        self,
+        base_path: str,
+        schedule: TimeSchedule,
+        backup_count: int,
+        max_bytes: int,
+        ledger: PeriodLedger,
+        hooks: Hooks,
+        clock: Callable[[], float],
+        outages: Outages,
+        warn: Callable[[str], None],
+    ) -> None:
+        self.base_path = base_path
+        self.schedule = schedule
+        self.backup_count = backup_count
+        self.max_bytes = max_bytes
+        self.ledger = ledger
+        self.hooks = hooks
+        self.clock = clock
+        self.outages = outages
+        self.warn = warn
+        self.mismatch: str | None = None
+        self._enter(schedule.period_start(clock()))
+
+    @property
+    def kept_by_count(self) -> int:
+        return self.backup_count
+
+    rolls = True
+
+    def scheme(self) -> Scheme:
+        return TimedScheme(self.base_path, self.schedule, self.hooks.namer)
+
+    def _enter(self, period: int) -> None:
+        self.period = period
+        self.rollover_at = self.schedule.next_boundary(period)
+
+    def due(self, file: AppendFile, nbytes: int) -> bool:
+        now = self.clock()
+        if now >= self.rollover_at or now < self.period:
+            return True
+        return size_due(file, nbytes, self.max_bytes)
+
+    def _recorded(self, file: AppendFile) -> int | None:
+        """The period the ledger holds for *file*, if it is believable."""
+        entry = self.ledger.read()
+        if entry is None or entry[0] != file.identity:
+            return None
+        _, period, signature = entry
+        if period > self.schedule.period_start(self.clock()):
+            return None  # a period that has not begun: planted, or another host's clock
+        if signature not in (self.ledger.signature, self.mismatch):
+            self.mismatch = signature
+            self.warn(
+                f"lockrotate: {self.base_path} is rotated by time with when/interval/"
+                f"offset/zone {self.ledger.signature} here, but another process dated it with "
+                f"{signature}; each process keeps its own schedule (every rollover still "
+                "happens once, and nothing is overwritten): give them one configuration"
+            )
+        return period
+
+    def wants_lock_to_adopt(self, file: AppendFile) -> bool:
+        """A file nobody has dated yet is dated under the lock, once for every process."""
+        return self._recorded(file) is None
+
+    def adopted(self, file: AppendFile, locked: bool) -> None:
+        """Learn the period of *file*: from the ledger; else decide it (and, with the lock,
+        record it): an empty file belongs to the current period, a written one to the period
+        of its last write."""
+        period = self._recorded(file)
+        if period is None:
+            now = self.clock()
+            stamp = file.mtime() if file.size() > 0 else now
+            period = self.schedule.period_start(min(stamp, now))
+            if locked:
+                self._record(file, period)
+        self._enter(period)
+
+    def due_locked(self, file: AppendFile, nbytes: int) -> bool:
+        current = self.schedule.period_start(self.clock())
+        known = self._recorded(file)
+        if known is not None:
+            self._enter(known)
+        if file.size() == 0 or current < self.period:
+            # Nothing to rotate, or the clock went back: the file now belongs to this period.
+            if self.period != current or known is None:
+                self._record(file, current)
+                self._enter(current)
+            return False
+        if known is None:
+            self._record(file, self.period)
+        return self.period < current or size_due(file, nbytes, self.max_bytes)
+
+    def rotate_locked(
+        self, file: AppendFile, inventory: Inventory, discard: Callable[[str], None]
+    ) -> None:
+        """Move the base file to its period's name, after every file of that period already
+        there (even if retention removed some before them), so that names keep the order."""
+        label = self.schedule.label(self.period)
+        slots = (label_counter(entry.slot) for entry in inventory.entries)
+        counter = max((c + 1 for lab, c in slots if lab == label), default=0)
+        while True:
+            dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
+            if not any(os.path.lexists(dest + ext) for ext in ("", *inventory.extensions)):
+                self.hooks.rotate(self.base_path, dest)
+                return
+            counter += 1  # a name this log's scheme does not recognise as its own: keep it
+
+    def created(self, file: AppendFile) -> None:
+        period = self.schedule.period_start(self.clock())
+        self._enter(period)
+        self._record(file, period)
+
+    def _record(self, file: AppendFile, period: int) -> None:
+        """Write the ledger; a failure is reported and costs only the precision of the
+        other processes' dating (they fall back to the file's mtime)."""
+        try:
+            self.ledger.write(file.identity, period)
+        except OSError:
+            self.outages.failed("period")
+        else:
+            self.outages.ok("period")
+
+    def after_fork(self) -> None:
+        """The period is the file's, shared with the parent: nothing to reset."""
+
+
+def label_counter(slot: int | str) -> tuple[str, int]:
+    label, _, counter = str(slot).rpartition(".")
+    return label, int(counter)
+
