@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import logging
 import logging.config
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -49,6 +52,46 @@ def handlers_by_file() -> dict[str, logging.Handler]:
     return {Path(h.baseFilename).name: h for h in found if hasattr(h, "baseFilename")}
 
 
+def assert_lock_timeout(handler: logging.Handler, seconds: float) -> None:
+    """With the lock taken elsewhere, a rollover gives up after *seconds*, not sooner."""
+    assert isinstance(handler, lockrotate.RotatingFileHandler)
+    fd = os.open(handler.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        start = time.monotonic()
+        with pytest.raises(lockrotate.LockTimeout) as caught:
+            handler.doRollover()
+        waited = time.monotonic() - start
+    finally:
+        os.close(fd)
+    assert (caught.value.path, caught.value.timeout) == (handler.lock_file, seconds)
+    assert waited >= seconds
+    assert handler.stats.lock_timeouts == 1
+
+
+def assert_rotates_under_flock(handler: logging.Handler) -> None:
+    """The rollover holds an ``flock`` on the handler's lock file while it renames."""
+    assert isinstance(handler, lockrotate.TimedRotatingFileHandler)
+    held: list[bool] = []
+
+    def rotator(source: str, dest: str) -> None:
+        fd = os.open(handler.lock_file, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.append(True)
+        else:
+            held.append(False)
+        finally:
+            os.close(fd)
+        os.rename(source, dest)
+
+    handler.rotator = rotator
+    handler.doRollover()
+    handler.rotator = None
+    assert held == [True]
+
+
 def check_configured(logdir: Path) -> None:
     """What both examples configure: size rotation for app.log, midnight for audit.log."""
     handlers = handlers_by_file()
@@ -56,11 +99,9 @@ def check_configured(logdir: Path) -> None:
     assert isinstance(app, lockrotate.RotatingFileHandler)
     assert (app.maxBytes, app.backupCount, app.encoding) == (10 * 1024 * 1024, 5, "utf-8")
     assert app.baseFilename == str(logdir / "app.log")
-    assert app._coordinator.lock.timeout == 2.0
     assert isinstance(audit, lockrotate.TimedRotatingFileHandler)
     assert (audit.when, audit.interval, audit.backupCount) == ("MIDNIGHT", 86400, 30)
     assert (audit.maxBytes, audit.encoding) == (50 * 1024 * 1024, "utf-8")
-    assert audit._coordinator.lock.name == "flock"
     assert audit.baseFilename == str(logdir / "audit.log")
 
     logging.getLogger("myapp").info("hello from %s", "the app")
@@ -72,6 +113,12 @@ def check_configured(logdir: Path) -> None:
     assert len(audit_lines) == 1 and audit_lines[0].endswith("INFO myapp.audit: alice logged in")
     app.doRollover()
     assert (logdir / "app.log.1").read_text("utf-8").splitlines() == app_lines
+    # The options that only show when they act: lock_timeout=2.0 for app.log, and the
+    # flock backend for audit.log.
+    assert_lock_timeout(app, 2.0)
+    assert_rotates_under_flock(audit)
+    rotated = sorted(logdir.glob("audit.log.*-*"))
+    assert [p.read_text("utf-8").splitlines() for p in rotated] == [audit_lines]
 
 
 def test_file_config(tmp_path: Path, clean_logging: None) -> None:

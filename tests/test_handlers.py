@@ -15,7 +15,6 @@ import pytest
 
 from conftest import FakeClock
 from lockrotate import HandlerStats, RotatingFileHandler, TimedRotatingFileHandler
-from lockrotate._naming import timed_backups
 
 T0 = datetime.datetime(2024, 3, 1, 10, 0, 30, tzinfo=datetime.UTC).timestamp()
 STRANGERS = {
@@ -329,10 +328,9 @@ def test_time_and_size_give_distinct_names_within_a_period(base: str) -> None:
     handler.close()
     folder = Path(base).parent
     stem = "app.log." + label(T0)
-    rotated = [name for name in visible(folder) if name != "app.log"]
-    assert rotated == sorted([stem, f"{stem}.1", f"{stem}.2", f"{stem}.3", f"{stem}.4"])
-    oldest_first = timed_backups(base, os.listdir(folder), r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}", None)
-    read_back = [line for path in [*oldest_first, base] for line in lines(path)]
+    oldest_first = [stem, f"{stem}.1", f"{stem}.2", f"{stem}.3", f"{stem}.4"]
+    assert [name for name in visible(folder) if name != "app.log"] == sorted(oldest_first)
+    read_back = [line for name in [*oldest_first, "app.log"] for line in lines(folder / name)]
     assert read_back == messages
     assert handler.rolloverAt == T0 + 90
 
@@ -402,12 +400,14 @@ def test_stats_count(base: str) -> None:
     handler.close()
     stats = handler.stats
     assert isinstance(stats, HandlerStats)
-    assert stats.records == 10
+    assert stats.records == len(messages)
     assert stats.bytes == sum(len(m) + 1 for m in messages)
-    assert stats.rollovers == len(size_files(messages, 50)) - 1
-    assert stats.lock_acquisitions == stats.rollovers
+    rollovers = len(size_files(messages, 50)) - 1
+    on_disk = [base] + [f"{base}.{n}" for n in range(1, rollovers + 1)]
+    assert stats.bytes == sum(map(os.path.getsize, on_disk))  # nothing deleted: all on disk
+    assert (stats.rollovers, stats.lock_acquisitions) == (rollovers, rollovers)
     assert stats.lock_timeouts == 0
-    assert stats.as_dict()["records"] == 10
+    assert stats.as_dict()["records"] == len(messages)
 
 
 def test_an_outside_rename_is_followed(base: str) -> None:

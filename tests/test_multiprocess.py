@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import lockrotate
-from lockrotate.bench.verify import Report, log_files, verify
+from lockrotate.bench.verify import Report, log_files, read_bytes, verify
 from lockrotate.bench.workload import START_METHODS, HandlerFactory, RunResult, Workload, run
 
 PROCS = 4
@@ -25,21 +25,56 @@ RECORD = 100
 TIME_LABEL = re.compile(r"app\.log\.\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(\.\d+)?")
 
 
+def planned(workload: Workload) -> dict[str, int]:
+    """The records the workload was told to write, per writer: what the files must hold."""
+    plan = {
+        f"p{proc}t{thread}": workload.records
+        for proc in range(workload.procs)
+        for thread in range(workload.threads)
+    }
+    if workload.start == "inherit":
+        plan["parent"] = workload.parent_records
+    return plan
+
+
 def contend(
     tmp_path: Path, factory: HandlerFactory, workload: Workload
 ) -> tuple[RunResult, Report, list[str]]:
+    """Run *workload*, then check every file against what it was told to write."""
     folder = tmp_path / "logs"
     folder.mkdir()
     result = run(workload, factory, str(folder), str(tmp_path / "results"))
+    assert result.crashed == []
+    assert result.expected == planned(workload), "a writer did not write what it was told"
     files = log_files(str(folder), "app.log")
-    return result, verify(files, result.expected), files
+    return result, verify(files, planned(workload)), files
 
 
 def assert_clean(result: RunResult, report: Report) -> None:
-    assert result.crashed == []
     assert result.handler_errors == 0, [w.stderr for w in result.workers if w.stderr]
     assert report.ok, report.examples
-    assert report.found == report.expected == result.records > 0
+
+
+def kept_records(files: list[str]) -> dict[str, list[int]]:
+    """Each writer's sequence numbers found in *files*, sorted."""
+    kept: dict[str, list[int]] = {}
+    for path in files:
+        for line in read_bytes(path).splitlines():
+            writer, seq, _ = line.split(b" ", 2)
+            kept.setdefault(writer.decode(), []).append(int(seq))
+    return {writer: sorted(seqs) for writer, seqs in kept.items()}
+
+
+def assert_retention_dropped_the_oldest(
+    workload: Workload, report: Report, files: list[str]
+) -> None:
+    """Retention deleted records, and only each writer's oldest: what is left is whole,
+    never doubled, and for every writer a run that ends with its last record."""
+    assert report.lost > 0, "retention deleted nothing"
+    assert (report.duplicated, report.torn, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
+    for writer, seqs in kept_records(files).items():
+        last = planned(workload)[writer] - 1
+        assert seqs == list(range(seqs[0], last + 1)), f"{writer}: a gap, or not its newest"
 
 
 def rollovers(result: RunResult) -> int:
@@ -66,12 +101,11 @@ def test_size_rotation(tmp_path: Path, start: str) -> None:
 @pytest.mark.parametrize("start", START_METHODS)
 def test_size_retention_keeps_exactly_backup_count(tmp_path: Path, start: str) -> None:
     factory = functools.partial(lockrotate.RotatingFileHandler, maxBytes=5_000, backupCount=3)
-    result, report, files = contend(tmp_path, factory, Workload(PROCS, THREADS, 500, RECORD, start))
+    workload = Workload(PROCS, THREADS, 500, RECORD, start)
+    result, report, files = contend(tmp_path, factory, workload)
     names = sorted(os.path.basename(f) for f in files)
     assert names == ["app.log", "app.log.1", "app.log.2", "app.log.3"]
-    # Retention deleted the old records; what is left is still whole and never doubled.
-    assert report.lost > 0
-    assert (report.duplicated, report.torn, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
+    assert_retention_dropped_the_oldest(workload, report, files)
     assert result.handler_errors == 0
 
 
@@ -108,11 +142,10 @@ def test_timed_retention_keeps_exactly_backup_count(tmp_path: Path) -> None:
     factory = functools.partial(
         lockrotate.TimedRotatingFileHandler, when="S", maxBytes=2_000, backupCount=4
     )
-    result, report, files = contend(
-        tmp_path, factory, Workload(PROCS, THREADS, 100, RECORD, "fork", pace=0.01)
-    )
+    workload = Workload(PROCS, THREADS, 100, RECORD, "fork", pace=0.01)
+    result, report, files = contend(tmp_path, factory, workload)
     assert len(files) == 5
-    assert (report.duplicated, report.torn, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
+    assert_retention_dropped_the_oldest(workload, report, files)
     assert result.handler_errors == 0
 
 

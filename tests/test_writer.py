@@ -13,10 +13,12 @@ from lockrotate._writer import AppendFile, identity_of
 
 
 class WriteSpy:
-    """Wraps os.write: records each call's size, and optionally writes at most *chunk* bytes."""
+    """Wraps os.write: records each call's size (by descriptor, and by the file written), and
+    optionally writes at most *chunk* bytes."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, chunk: int | None = None) -> None:
         self.calls: list[tuple[int, int]] = []
+        self.files: list[tuple[tuple[int, int], int]] = []
         self._real = os.write
         self._chunk = chunk
         monkeypatch.setattr(os, "write", self)
@@ -26,6 +28,8 @@ class WriteSpy:
             data = bytes(data[: self._chunk])
         written = self._real(fd, data)
         self.calls.append((fd, written))
+        st = os.fstat(fd)
+        self.files.append(((st.st_dev, st.st_ino), written))
         return written
 
 
@@ -54,16 +58,19 @@ def test_handler_sends_each_record_in_one_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Larger than the 8 KiB buffer that makes the stdlib's stream split a record."""
-    handler = lockrotate.RotatingFileHandler(tmp_path / "app.log", maxBytes=10**9, backupCount=1)
-    fd = handler._coordinator.ensure_open(handler).fd
+    path = tmp_path / "app.log"
+    handler = lockrotate.RotatingFileHandler(
+        path, maxBytes=10**9, backupCount=1, encoding="utf-8", delay=True
+    )
     spy = WriteSpy(monkeypatch)
     messages = ["a" * 100_000, "b" * 9000, "short", "é" * 5000]
     for message in messages:
         handler.emit(logging.makeLogRecord({"msg": message}))
+    log = path.stat()
     handler.close()
-    writes = [size for written_fd, size in spy.calls if written_fd == fd]
-    assert writes == [len((m + "\n").encode(handler._codec)) for m in messages]
-    assert (tmp_path / "app.log").read_text(handler._codec).splitlines() == messages
+    writes = [size for inode, size in spy.files if inode == (log.st_dev, log.st_ino)]
+    assert writes == [len((m + "\n").encode("utf-8")) for m in messages]
+    assert path.read_text("utf-8").splitlines() == messages
 
 
 def test_appends_from_two_descriptors_do_not_overwrite(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``python -m lockrotate bench``: the same as the ``lockrotate`` console script."""
+"""``python -m lockrotate COMMAND``: the same as the ``lockrotate`` console script."""
 
 from .bench.cli import main
 

@@ -1,27 +1,67 @@
-"""The results as a table (rich when installed, plain text otherwise), JSON and a chart."""
+"""What ``lockrotate bench`` shows: the progress while it runs, then the table (rich when
+installed, plain text otherwise), the notes, the JSON document and the chart."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from .runner import Measurement
 
 HEADERS = (
     "contender",
     "procs",
     "records/s",
     "µs/record",
-    "vs FileHandler",
+    "vs FileHandler (min-max)",
     "check",
     "lost dup torn err",
     "files",
     "rollovers",
-    "lock wait ms p50/p99/max",
-    "lock held ms p99/max",
+    "lock wait ms p50/p90/p99",
+    "lock hold ms p50/p90/p99",
 )
 _RIGHT = {1, 2, 3, 4, 7, 8}
+_CHECK = 5
+
+
+@dataclass
+class Document:
+    """Everything ``--json`` writes: the set-up, one row per contender and process count,
+    and every run behind the rows."""
+
+    lockrotate: str
+    python: str
+    platform: str
+    cpus: int | None
+    packages: dict[str, str | None]
+    command: list[str]
+    started: float
+    seconds: float
+    title: str
+    workload: dict[str, Any]
+    rotation: dict[str, Any]
+    stuck_lock_after: float | None
+    contenders: list[str]
+    skipped: dict[str, str]
+    rows: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    warnings: list[str]
+    kept: str | None
+
+    def write(self, path: str) -> None:
+        """Replace *path* whole: a reader never sees half a document."""
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(asdict(self), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
 
 
 def _ms(value: float | None) -> str:
@@ -35,6 +75,15 @@ def _triple(values: Sequence[float | None]) -> str:
     if all(v is None for v in values):
         return "-"
     return "/".join(_ms(v) for v in values)
+
+
+def _ratio(row: dict[str, Any]) -> str:
+    ratio = row["ratio"]
+    if ratio is None:
+        return "-"
+    if row["ratio_min"] == row["ratio_max"]:
+        return f"{ratio:.2f}x"
+    return f"{ratio:.2f}x ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
 
 
 def verdict(row: dict[str, Any]) -> str:
@@ -51,25 +100,32 @@ def verdict(row: dict[str, Any]) -> str:
         )
         if row[name]
     ]
+    if row["lock_reports"] and not row["stuck_lock"]:
+        parts.append(f"{row['lock_reports']} lock timeouts")
     if row["crashed"]:
         parts.append(f"{len(row['crashed'])} workers crashed")
+    if row["stalled"]:
+        parts.append(
+            f"stalled: {len(row['stalled'])} writers never came back from emit(); "
+            "every record they finished was checked"
+        )
     return ", ".join(parts)
 
 
 def cells(row: dict[str, Any]) -> list[str]:
-    ratio = row.get("ratio")
+    check = "ok" if row["ok"] else "STALLED" if row["stalled"] else "FAILED"
     return [
         row["contender"],
         str(row["procs"]),
         f"{row['records_per_s']:,.0f}",
         f"{row['us_per_record']:.1f}",
-        "-" if ratio is None else f"{ratio:.2f}x",
-        "ok" if row["ok"] else "FAILED",
+        _ratio(row),
+        check,
         f"{row['lost']}/{row['duplicated']}/{row['torn']}/{row['handler_errors']}",
         str(row["files"]),
         "-" if row["rollovers"] is None else str(row["rollovers"]),
-        _triple((row["lock_wait_p50"], row["lock_wait_p99"], row["lock_wait_max"])),
-        _triple((row["lock_held_p99"], row["lock_held_max"])),
+        _triple([row[f"lock_wait_{p}"] for p in ("p50", "p90", "p99")]),
+        _triple([row[f"lock_hold_{p}"] for p in ("p50", "p90", "p99")]),
     ]
 
 
@@ -77,6 +133,11 @@ def notes(rows: Sequence[dict[str, Any]], skipped: dict[str, str], backup_count:
     """One line for each failed row and each contender that could not run."""
     lines = [f"{name}: skipped, {why}" for name, why in skipped.items()]
     for row in rows:
+        if row["stuck_lock"] and row["lock_taken"] is None:
+            lines.append(
+                f"{row['contender']} with {row['procs']} procs: the run ended before the "
+                "lock could be taken; lengthen --seconds"
+            )
         what = verdict(row)
         if not what:
             continue
@@ -118,24 +179,102 @@ def rich_table(rows: Sequence[dict[str, Any]], title: str) -> Any:
         previous = row["procs"]
         texts = [Text(text) for text in cells(row)]
         if row["ok"]:
-            texts[5].stylize("green")
+            texts[_CHECK].stylize("green")
         else:
-            for failed in (0, 5, 6):
+            for failed in (0, _CHECK, 6):
                 texts[failed].stylize("bold red")
         table.add_row(*texts)
     return table
 
 
-def write_json(path: str, document: dict[str, Any]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(document, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+def show(lines: Sequence[str], rows: Sequence[dict[str, Any]], title: str, out: Any) -> None:
+    """The table, then *lines* (notes and warnings), each whole on its own line: a path in a
+    note is never wrapped or cut in the middle."""
+    if out is None:
+        print(title)
+        print(plain_table(rows))
+        for line in lines:
+            print(line)
+        return
+    out.print(rich_table(rows, title))
+    for line in lines:
+        style = "yellow" if "skipped" in line or line.startswith("warning") else "red"
+        out.print(line, style=style, highlight=False, soft_wrap=True)
+
+
+def consoles(plain: bool) -> tuple[Any, Any]:
+    """rich consoles for the table and for the progress bar (None: plain text)."""
+    if plain:
+        return None, None
+    try:
+        from rich.console import Console
+    except ImportError:
+        return None, None
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=200)
+    err = Console(stderr=True)
+    # A bar redrawn into a file or a pipe is noise: one plain line per run reads better there.
+    return out, err if err.is_terminal else None
+
+
+class Progress:
+    """A rich progress bar, or one plain line per run; refreshed only between runs, since a
+    refresh thread in the parent could hold stdout's lock at the moment a worker forks."""
+
+    def __init__(self, total: int, console: Any) -> None:
+        self._total, self._done, self._console = total, 0, console
+        self._bar: Any = None
+        if console is not None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn("{task.description:<40}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                auto_refresh=False,
+                transient=True,
+            )
+            self._task = self._bar.add_task("starting", total=total)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Progress]:
+        if self._bar is None:
+            yield self
+            return
+        with self._bar:
+            yield self
+
+    def starting(self, what: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=what)
+            self._bar.refresh()
+
+    def finished(self, what: str, m: Measurement | None) -> None:
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1)
+            self._bar.refresh()
+            return
+        if m is None:
+            result = "could not run"
+        else:
+            check = "ok" if m.ok else "stalled" if m.stalled else "FAILED the check"
+            result = f"{m.records_per_s:,.0f} records/s, {check}"
+        print(f"[{self._done}/{self._total}] {what}: {result}", file=sys.stderr, flush=True)
 
 
 def write_chart(path: str, rows: Sequence[dict[str, Any]], title: str) -> None:
-    """Throughput against process count, one line per contender; failed runs as red crosses."""
+    """Median throughput against process count, one line per contender, with min-max error
+    bars over the repeats; failed runs as red crosses."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -147,7 +286,11 @@ def write_chart(path: str, rows: Sequence[dict[str, Any]], title: str) -> None:
         mine = sorted((r for r in rows if r["contender"] == name), key=lambda r: r["procs"])
         procs = [r["procs"] for r in mine]
         rates = [r["records_per_s"] for r in mine]
-        ax.plot(procs, rates, marker="o", label=name)
+        spread = [
+            [r["records_per_s"] - r["records_per_s_min"] for r in mine],
+            [r["records_per_s_max"] - r["records_per_s"] for r in mine],
+        ]
+        ax.errorbar(procs, rates, yerr=spread, marker="o", capsize=4, label=name)
         bad = [(r["procs"], r["records_per_s"]) for r in mine if not r["ok"]]
         if bad:
             ax.scatter(
@@ -166,7 +309,7 @@ def write_chart(path: str, rows: Sequence[dict[str, Any]], title: str) -> None:
     ax.set_xticks(every_procs, [str(p) for p in every_procs])
     ax.minorticks_off()
     ax.set_xlabel("processes")
-    ax.set_ylabel("records per second (all processes)")
+    ax.set_ylabel("records per second, median of the repeats (bars: min-max)")
     ax.set_ylim(bottom=0)
     ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=9)
     ax.grid(True, alpha=0.3)

@@ -9,6 +9,10 @@ Three ways to start the processes, because each breaks different handlers:
 
 Each worker sends its counts, the handler's ``stats`` and everything it printed to stderr
 (where ``logging`` reports handler errors) back through a file, so nothing is lost if it dies.
+
+A run bounded by ``seconds`` is bounded for the handler too: a thread still inside ``emit``
+``grace`` seconds after its deadline (a handler stalled on a lock) is reported as stalled,
+with the record it was writing, and its process leaves without waiting for it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import logging
 import multiprocessing
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -29,6 +34,9 @@ from .verify import record_text
 START_METHODS = ("spawn", "fork", "inherit")
 HandlerFactory = Callable[[str], logging.Handler]
 _READY_TIMEOUT = 120.0
+# How long the parent waits, past a bounded run's deadline and grace, for a worker to report
+# before it kills it: writing the results and exiting take a moment on a loaded machine.
+_EXIT_MARGIN = 15.0
 # The handler a parent built before forking (start="inherit"), found by its children here.
 _INHERITED: dict[str, logging.Handler] = {}
 
@@ -46,6 +54,8 @@ class Workload:
     seconds: float | None = None
     parent_records: int = 0
     filename: str = "app.log"
+    # Seconds past ``seconds`` after which a thread still in emit() counts as stalled.
+    grace: float = 10.0
 
     def __post_init__(self) -> None:
         if self.start not in START_METHODS:
@@ -63,6 +73,8 @@ class WorkerResult:
     stats: dict[str, Any] | None
     stderr: str
     exitcode: int | None
+    # Writer -> the record it was inside ``emit`` with when its thread was given up on.
+    stalled: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +83,8 @@ class RunResult:
 
     elapsed: float
     workers: list[WorkerResult] = field(default_factory=list)
+    # Seconds after the start at which the stuck-lock holder took the lock (None: it did not).
+    lock_taken: float | None = None
 
     @property
     def expected(self) -> dict[str, int]:
@@ -88,8 +102,24 @@ class RunResult:
         return sum(worker.stderr.count("--- Logging error ---") for worker in self.workers)
 
     @property
+    def lock_reports(self) -> int:
+        """The handler errors that report a lock not taken in time (a ``LockTimeout``)."""
+        return sum(
+            "LockTimeout" in block
+            for worker in self.workers
+            for block in worker.stderr.split("--- Logging error ---")[1:]
+        )
+
+    @property
     def crashed(self) -> list[int | None]:
         return [w.exitcode for w in self.workers if w.exitcode != 0]
+
+    @property
+    def stalled(self) -> dict[str, int]:
+        merged: dict[str, int] = {}
+        for worker in self.workers:
+            merged.update(worker.stalled)
+        return merged
 
 
 def _log_records(
@@ -105,9 +135,10 @@ def _log_records(
             break
         logger.info(record_text(writer, seq, workload.record_size))
         seq += 1
+        # Kept current: a thread stalled in emit() still leaves its count of whole records.
+        counts[writer] = seq
         if workload.pace:
             time.sleep(workload.pace)
-    counts[writer] = seq
 
 
 def logger_for(handler: logging.Handler, name: str) -> logging.Logger:
@@ -134,31 +165,53 @@ def _worker(
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     handler = _INHERITED["handler"] if factory is None else factory(path)
     logger = logger_for(handler, str(index))
-    counts: dict[str, int] = {}
+    writers = [f"p{index}t{t}" for t in range(workload.threads)]
+    counts = dict.fromkeys(writers, 0)
     ready.release()
     go.wait()
     threads = [
-        threading.Thread(target=_log_records, args=(logger, f"p{index}t{t}", workload, counts))
-        for t in range(workload.threads)
+        threading.Thread(target=_log_records, args=(logger, w, workload, counts), daemon=True)
+        for w in writers
     ]
     for thread in threads:
         thread.start()
+    limit = None if workload.seconds is None else time.monotonic() + workload.seconds
     for thread in threads:
-        thread.join()
+        thread.join(None if limit is None else max(0.0, limit + workload.grace - time.monotonic()))
+    stalled = {
+        w: counts[w] for w, thread in zip(writers, threads, strict=True) if thread.is_alive()
+    }
     stats = getattr(handler, "stats", None)
-    handler.close()
-    payload = {"counts": counts, "stats": stats.as_dict() if stats is not None else None}
+    if not stalled:
+        handler.close()
+    payload = {
+        "counts": dict(counts),
+        "stats": stats.as_dict() if stats is not None else None,
+        "stalled": stalled,
+    }
     tmp = os.path.join(results, f"{index}.json.tmp")
     with open(tmp, "w") as f:
         json.dump(payload, f)
     os.replace(tmp, os.path.join(results, f"{index}.json"))
     sys.stderr.flush()
+    if stalled:
+        # A stalled thread holds the handler's lock: closing it, or logging's own shutdown,
+        # would wait for it forever.
+        os._exit(0)
 
 
-def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) -> RunResult:
+def run(
+    workload: Workload,
+    factory: HandlerFactory,
+    folder: str,
+    results: str,
+    stuck: StuckLock | None = None,
+) -> RunResult:
     """Run *workload* with handlers from *factory* on ``folder/filename``; wait for the end.
 
     *factory* must be picklable for ``spawn`` (a class, or a ``functools.partial`` of one).
+    With *stuck*, another process takes ``stuck.lock_file`` ``stuck.after`` seconds into
+    the run and keeps it to the end.
     """
     path = os.path.join(folder, workload.filename)
     os.makedirs(results, exist_ok=True)
@@ -174,6 +227,7 @@ def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) 
         for seq in range(workload.parent_records):
             parent.info(record_text("parent", seq, workload.record_size))
         parent_counts["parent"] = workload.parent_records
+    holder: _Holder | None = None
     try:
         procs = [
             ctx.Process(target=_worker, args=(i, workload, path, child_factory, results, ready, go))
@@ -181,16 +235,20 @@ def run(workload: Workload, factory: HandlerFactory, folder: str, results: str) 
         ]
         for proc in procs:
             proc.start()
+        if stuck is not None:
+            holder = _Holder(stuck)
         _wait_until_ready(ready, procs)
         go.set()
         start = time.monotonic()
-        for proc in procs:
-            proc.join()
+        if holder is not None:
+            holder.go()
+        _join(procs, workload, start)
         elapsed = time.monotonic() - start
     finally:
         if "handler" in _INHERITED:
             _INHERITED.pop("handler").close()
-    result = RunResult(elapsed)
+        taken = None if holder is None else holder.stop()
+    result = RunResult(elapsed, lock_taken=None if taken is None else taken - start)
     if parent_counts:
         result.workers.append(WorkerResult(parent_counts, None, "", 0))
     for i, proc in enumerate(procs):
@@ -221,4 +279,66 @@ def _collect(results: str, index: int, exitcode: int | None) -> WorkerResult:
             payload = json.load(f)
     except FileNotFoundError:
         return WorkerResult({}, None, stderr, exitcode)
-    return WorkerResult(payload["counts"], payload["stats"], stderr, exitcode)
+    return WorkerResult(
+        payload["counts"], payload["stats"], stderr, exitcode, payload.get("stalled", {})
+    )
+
+
+def _join(procs: list[Any], workload: Workload, start: float) -> None:
+    """Wait for the workers; those of a bounded run are killed once they are well past
+    their deadline (their exit code then says so)."""
+    limit = None
+    if workload.seconds is not None:
+        limit = start + workload.seconds + workload.grace + _EXIT_MARGIN
+    for proc in procs:
+        proc.join(None if limit is None else max(0.0, limit - time.monotonic()))
+    for proc in procs:
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
+@dataclass(frozen=True)
+class StuckLock:
+    """Take *lock_file* (``flock``, as the handlers do) *after* seconds into the run."""
+
+    lock_file: str
+    after: float
+
+
+_HOLD = """\
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+sys.stdin.readline()
+time.sleep(float(sys.argv[2]))
+fcntl.flock(fd, fcntl.LOCK_EX)
+print(time.monotonic(), flush=True)
+sys.stdin.readline()
+"""
+
+
+class _Holder:
+    """A separate process (not a thread of ours: a lock is per process) that takes the lock
+    when told the run has started, after a delay, and keeps it until it is stopped."""
+
+    def __init__(self, stuck: StuckLock) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLD, stuck.lock_file, repr(stuck.after)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def go(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write("go\n")
+        self._proc.stdin.flush()
+
+    def stop(self) -> float | None:
+        """End the holder; the monotonic time at which it took the lock, if it did."""
+        self._proc.kill()
+        out, _ = self._proc.communicate()
+        try:
+            return float(out.split()[0])
+        except (IndexError, ValueError):
+            return None

@@ -1,0 +1,56 @@
+"""Django's ``LOGGING`` setting, loaded by ``django.setup()`` in several processes at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ._support import check, logging_errors
+
+EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+PROCS = 4
+RUN_TIMEOUT = 120.0
+
+
+@pytest.mark.slow
+def test_django_logging_setting_in_several_processes(folder: str, scratch: str) -> None:
+    env = {
+        **os.environ,
+        "LOCKROTATE_LOG_DIR": folder,
+        "DJANGO_SETTINGS_MODULE": "django_settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [EXAMPLES, os.environ.get("PYTHONPATH")])),
+    }
+    script = os.path.join(EXAMPLES, "django_worker.py")
+    procs = []
+    try:
+        for index in range(PROCS):
+            argv = [sys.executable, script, "--writer", f"p{index}", "--seconds", "3"]
+            err = open(os.path.join(scratch, f"p{index}.err"), "wb")  # noqa: SIM115
+            procs.append(
+                subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env, cwd=scratch)
+            )
+            err.close()
+        outputs = [proc.communicate(timeout=RUN_TIMEOUT)[0] for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    stderrs = []
+    for index in range(PROCS):
+        with open(os.path.join(scratch, f"p{index}.err"), errors="replace") as f:
+            stderrs.append(f.read())
+    assert [proc.returncode for proc in procs] == [0] * PROCS, stderrs
+    expected: dict[str, int] = {}
+    for output in outputs:
+        expected.update(json.loads(output))
+    assert len(expected) == PROCS * 2
+    for base in ("timed.log", "size.log"):
+        report = check(f"django LOGGING, {PROCS} processes, {base}", folder, base, expected)
+        assert report.ok, report.examples
+        assert report.files >= 4, "too few rollovers to prove anything"
+    assert not logging_errors(*stderrs), stderrs
