@@ -48,7 +48,7 @@ def lines(path: str | Path) -> list[str]:
 
 
 def wait_for_retry() -> None:
-    """A failed rollover is tried again a second later (README, ``lock_timeout``)."""
+    """A first failed rollover is tried again a second later (README, ``lock_timeout``)."""
     time.sleep(RETRY_AFTER + 0.1)
 
 
@@ -275,7 +275,8 @@ def test_lock_timeout_reports_once_keeps_writing_and_retries(base: str, strict: 
         assert handler.stats.lock_timeouts == 2  # it tried again, and timed out again
         assert [type(f) for f in failures] == [lockrotate.LockTimeout]  # reported once
         assert lines(base) == first + waiting  # none lost, nothing rotated
-    wait_for_retry()
+    # Each failed try doubles the pause before the next one: two seconds now.
+    time.sleep(2 * RETRY_AFTER + 0.1)
     log(handler, "after")
     handler.close()
     assert len(failures) == 1

@@ -226,6 +226,8 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             return
         try:
             with coordinator.held():
+                if backoff.lock_stuck:
+                    backoff.succeeded()
                 self._append(data, record, locked=True)
         except (LockTimeout, LockUnusable):
             backoff.failed(lock=True)

@@ -75,6 +75,7 @@ class InterProcessLock(ABC):
         self.mode = mode
         self.too_open = False
         self._opened = False
+        self._pid = -1
 
     def acquire(self, deadline: float | None = None) -> float:
         """Take the lock by *deadline* (``time.monotonic()``; None: ``timeout`` from now, and
@@ -82,6 +83,9 @@ class InterProcessLock(ABC):
         start = time.monotonic()
         if deadline is None:
             deadline = start + self.timeout
+        if self._pid != os.getpid():
+            # Inherited through fork() by a process whose handler did not see it happen.
+            self.after_fork()
         if not self._opened:
             self._open_checked()
         pause = _FIRST_PAUSE
@@ -105,11 +109,13 @@ class InterProcessLock(ABC):
 
     def release(self) -> None:
         """Let go; after a fork inside a hold, the child has nothing of the parent's to drop."""
-        if self._opened:
+        if self._opened and self._pid == os.getpid():
             self._unlock()
 
     def close(self) -> None:
-        if self._opened:
+        if self._pid != os.getpid():
+            self.after_fork()
+        elif self._opened:
             self._opened = False
             self._close()
 
@@ -118,6 +124,7 @@ class InterProcessLock(ABC):
         if self._opened:
             self._opened = False
             self._abandon()
+        self._pid = os.getpid()
 
     def _open_checked(self) -> None:
         try:
@@ -126,6 +133,7 @@ class InterProcessLock(ABC):
             message = f"the lock file cannot be used: {exc}"
             raise LockUnusable(exc.errno, message, self.path) from exc
         self._opened = True
+        self._pid = os.getpid()
 
     @abstractmethod
     def _open(self) -> None:

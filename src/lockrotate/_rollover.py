@@ -201,8 +201,11 @@ class Coordinator:
             with self.held():
                 policy.adopted(file, True)
         except (LockTimeout, LockUnusable):
+            self.backoff.failed(lock=True)
             self.outages.failed("lock")
             policy.adopted(file, False)
+        else:
+            self.backoff.succeeded()
 
 
 class Held:
@@ -220,21 +223,18 @@ class Held:
 
     def __enter__(self) -> None:
         coordinator = self.coordinator
-        lock, stats, backoff = coordinator.lock, coordinator.stats, coordinator.backoff
-        deadline = backoff.deadline(lock.timeout)
+        lock, stats = coordinator.lock, coordinator.stats
+        deadline = coordinator.backoff.deadline(lock.timeout)
         if not coordinator.mutex.acquire(timeout=max(0.0, deadline - time.monotonic())):
             stats.timed_out()
-            backoff.failed(lock=True)
             raise LockTimeout(lock.path, lock.timeout)
         try:
             self.waited = lock.acquire(deadline)
         except BaseException as exc:
             coordinator.mutex.release()
-            if isinstance(exc, (LockTimeout, LockUnusable)):
+            if isinstance(exc, LockTimeout):
                 stats.timed_out()
-                backoff.failed(lock=True)
             raise
-        backoff.lock_stuck = False
         coordinator.holder = threading.get_ident()
         self.rollovers = stats.rollovers
         self.start = time.monotonic()
