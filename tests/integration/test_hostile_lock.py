@@ -405,6 +405,9 @@ def narrow(path: str) -> list[str]:
 
 @pytest.mark.slow
 def test_a_holder_stopped_mid_rollover_costs_one_timeout(folder: str, scratch: str) -> None:
+    """A second lockrotate writer stalls in its ``rotator`` (backups shifted, base file not
+    yet renamed) and is stopped with SIGSTOP for OUTAGE seconds, then continued: it finishes
+    its rollover, and the first writer's rotation must resume."""
     path = os.path.join(folder, "app.log")
     archive = os.path.join(scratch, "archive")
     os.mkdir(archive)
