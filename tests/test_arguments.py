@@ -142,13 +142,18 @@ def thread_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseExceptio
 
 
 def assert_works(
-    cls: Handler, args: list[Any], kwargs: dict[str, Any], records: int = 2
+    cls: Handler,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    records: int = 2,
+    kept: int | None = None,
 ) -> lockrotate.RotatingFileHandler | lockrotate.TimedRotatingFileHandler:
     """The handler builds, writes *records* records without an error report, and every one
     of them is on disk exactly once (across the base file and rotated files).
 
     With ``max_age`` or ``max_total_bytes`` retention may remove rotated files: then the
-    last record must be there and none twice.
+    last record must be there and none twice. *kept*: the number of newest records that
+    ``backupCount`` keeps, when each record gets a file of its own (``maxBytes=1``).
     """
     handler = cls(*args, **kwargs)
     reports: list[BaseException | None] = []
@@ -165,7 +170,9 @@ def assert_works(
     if encoding == "locale":
         encoding = locale.getpreferredencoding(False)
     found = [line for line in read_all(handler.baseFilename, encoding) if stamp in line]
-    if kwargs.get("max_age") is None and kwargs.get("max_total_bytes") is None:
+    if kept is not None:
+        assert sorted(found) == sorted(sent[-kept:])
+    elif kwargs.get("max_age") is None and kwargs.get("max_total_bytes") is None:
         assert sorted(found) == sorted(sent)
     else:
         assert sent[-1] in found and len(set(found)) == len(found) and set(found) <= set(sent)
@@ -215,59 +222,27 @@ def test_filename_refused(
     assert_refused(cls, "filename", args, {**kwargs, "delay": delay}, tmp_path)
 
 
-def longest_rotated_suffix(cls: Handler, backup_count: int, compress: str | None) -> int:
-    """Characters a rotated name adds to the base name (size: ``.N``; timed: ``.<label>``)."""
-    extension = len(EXTENSIONS[compress]) if compress else 0
+def name_fits(cls: Handler, name_bytes: int, when: str) -> tuple[bool, bool]:
+    """(must work, must be refused) for a base name of *name_bytes* bytes, with
+    ``backupCount=1`` and ``maxBytes=1``: size names are ``.1``; timed names are
+    ``.<label>`` and ``.<label>.N`` with N unbounded, so up to two digits must fit for the
+    name to be sure to work, and a name the bare label cannot follow must be refused."""
     if cls is SIZE:
-        return (1 + len(str(backup_count)) if backup_count else 0) + extension
-    return 1 + LABEL_LENGTH["S"] + extension
+        refused = name_bytes + len(".1") > NAME_MAX
+        return not refused, refused
+    label = 1 + LABEL_LENGTH[when]
+    return name_bytes + label + len(".99") <= NAME_MAX, name_bytes + label > NAME_MAX
 
 
-@BOTH
-@pytest.mark.parametrize("length", [225, 230, 235, 240, 245, 250, 252, 253, 254, 255])
-@pytest.mark.parametrize("chmod", [None, 0o640], ids=["umask", "chmod"])
-def test_long_filenames(cls: Handler, length: int, chmod: int | None, tmp_path: Path) -> None:
-    """Legal names of 225-255 characters: the handler works when its rotated names fit in
-    NAME_MAX, and refuses the name (ValueError naming filename) when they do not."""
-    name = str(tmp_path / ("n" * length))
-    if cls is SIZE:
-        args: list[Any] = [name, "a", 1, 3]
-        kwargs: dict[str, Any] = {"chmod": chmod}
-    else:
-        args, kwargs = [name, "S", 1, 3], {"chmod": chmod}
-    if length + longest_rotated_suffix(cls, 3, None) <= NAME_MAX:
-        assert_works(cls, args, kwargs, records=3)
-    else:
-        assert_refused(cls, "filename", args, kwargs, tmp_path)
-
-
-@BOTH
-@given(
-    name=st.text(
-        st.characters(codec="utf-8", exclude_characters="/\0"),
-        min_size=1,
-        max_size=NAME_MAX,
-    )
-)
-@SWEEP
-def test_filename_sweep(cls: Handler, name: str, tmp_path: Path) -> None:
-    """Any legal file name works if its rotated names fit; one whose rotated names cannot
-    fit is refused. (Timed, with maxBytes: ``.<label>.N``, N unbounded; up to two digits
-    must work, a name the bare label cannot follow must be refused.)"""
-    folder = fresh_folder(tmp_path)
-    args, kwargs = default_args(cls, folder)
-    args[0] = str(folder / name)
-    size = len(os.fsencode(name))
-    if cls is SIZE:
-        refused = size + len(".3") > NAME_MAX
-        works = not refused
-    else:
-        works = size + 1 + LABEL_LENGTH["H"] + len(".99") <= NAME_MAX
-        refused = size + 1 + LABEL_LENGTH["H"] > NAME_MAX
+def check_name(cls: Handler, args: list[Any], kwargs: dict[str, Any], folder: Path) -> None:
+    """Works, is refused naming filename, or (in between) either, by ``name_fits``. Four
+    records with ``maxBytes=1``, ``backupCount=1``: three rollovers, two with retention."""
+    name = os.path.basename(args[0])
+    works, refused = name_fits(cls, len(os.fsencode(name)), kwargs.get("when", "H").upper())
     if name in {".", ".."} or refused:
         assert_refused(cls, "filename", args, kwargs, folder)
     elif works:
-        assert_works(cls, args, kwargs)
+        assert_works(cls, args, kwargs, records=4, kept=2)
     else:
         try:
             handler = cls(*args, **kwargs)
@@ -275,7 +250,44 @@ def test_filename_sweep(cls: Handler, name: str, tmp_path: Path) -> None:
             assert "filename" in str(error), repr(error)
             return
         handler.close()
-        assert_works(cls, args, kwargs)
+        os.remove(handler.baseFilename)
+        assert_works(cls, args, kwargs, records=4, kept=2)
+
+
+@BOTH
+@pytest.mark.parametrize("length", [225, 230, 232, 235, 236, 240, 245, 250, 252, 253, 254, 255])
+@pytest.mark.parametrize("chmod", [None, 0o640], ids=["umask", "chmod"])
+def test_long_filenames(cls: Handler, length: int, chmod: int | None, tmp_path: Path) -> None:
+    """Legal names of 225-255 characters (the stdlib rotates all of them): the handler
+    works, through rollovers and retention (4 records, ``backupCount=1``), when its rotated
+    names fit in NAME_MAX, and refuses the name (ValueError naming filename) when not."""
+    kwargs: dict[str, Any] = {"maxBytes": 1, "backupCount": 1, "chmod": chmod}
+    if cls is TIMED:
+        kwargs["when"] = "S"
+    check_name(cls, [str(tmp_path / ("n" * length))], kwargs, tmp_path)
+
+
+NAME_CHARACTERS = st.characters(codec="utf-8", exclude_characters="/\0")
+
+
+@BOTH
+@given(
+    name=st.one_of(
+        st.text(NAME_CHARACTERS, min_size=1, max_size=NAME_MAX),
+        # Names near NAME_MAX, where companion and rotated names stop fitting.
+        st.integers(200, NAME_MAX + 5).flatmap(
+            lambda n: st.text(NAME_CHARACTERS, min_size=n, max_size=n)
+        ),
+    )
+)
+@SWEEP
+def test_filename_sweep(cls: Handler, name: str, tmp_path: Path) -> None:
+    """Any legal file name works if its rotated names fit; otherwise it is refused."""
+    folder = fresh_folder(tmp_path)
+    kwargs: dict[str, Any] = {"maxBytes": 1, "backupCount": 1}
+    if cls is TIMED:
+        kwargs["when"] = "H"
+    check_name(cls, [str(folder / name)], kwargs, folder)
 
 
 @BOTH

@@ -140,7 +140,9 @@ def test_a_ratio_within_ten_percent_brings_no_warning() -> None:
     assert wide_spreads(rows(runs, ["filehandler", "lockrotate"])) == []
 
 
-def test_stuck_lock_lockrotate_writes_on_concurrent_log_handler_stalls(tmp_path: Path) -> None:
+def test_stuck_lock_lockrotate_writes_on_concurrent_log_handler_stalls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     began = time.monotonic()
     code, doc = bench_json(
         tmp_path, "--stuck-lock", "--seconds", "3", "--procs", "2", "--start", "fork",
@@ -163,6 +165,9 @@ def test_stuck_lock_lockrotate_writes_on_concurrent_log_handler_stalls(tmp_path:
     assert not clh["ok"]
     assert clh["stalled"] == ["p0t0", "p1t0"]
     assert clh["crashed"] == []
+    printed = capsys.readouterr().out
+    assert "lockrotate with 2 procs: wrote on with the lock stuck from " in printed
+    assert "concurrent-log-handler with 2 procs: stalled: 2 writers never came back" in printed
 
 
 @pytest.mark.parametrize(
@@ -337,7 +342,7 @@ def test_a_failed_row_is_marked_in_red_and_explained() -> None:
     html = console.export_html(inline_styles=True)
     assert "FAILED" in html and "color: #800000" in html  # red
     assert "FAILED" in report.plain_table(rows)
-    (line,) = report.notes(rows, {}, backup_count=1000)
+    (line,) = report.failures(rows, backup_count=1000)
     assert line == (
         "stdlib-rotating with 4 procs: 7 lost, 1 handler errors "
         "(first error: FileNotFoundError: app.log)"
@@ -356,10 +361,10 @@ def test_a_failure_note_keeps_a_long_path_whole() -> None:
     result = RunResult(1.0, [WorkerResult({"w": 1}, None, stderr, 0)])
     error = runner._first_error(result, logs)
     assert error == f"FileNotFoundError: [Errno 2] No such file: 'app.log.3' -> '{deep}'"
-    (line,) = report.notes([failed_row(first_error=error)], {}, backup_count=1000)
+    (line,) = report.failures([failed_row(first_error=error)], backup_count=1000)
 
     out = io.StringIO()
-    report.show([line], [failed_row()], "title", Console(file=out, width=80))
+    report.show([line], [], [failed_row()], "title", Console(file=out, width=80))
     assert f"'{deep}')" in out.getvalue()
 
 

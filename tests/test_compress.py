@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import logging
 import multiprocessing
 import os
@@ -16,15 +17,14 @@ from pathlib import Path
 import pytest
 
 import lockrotate
-import lockrotate._base
 import lockrotate._compress
-from lockrotate._base import SharedFileHandler
 from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
 from lockrotate.bench.workload import Workload, logger_for, run
 
 FORMATS = ["gzip", "bz2", "xz", "zstd"]
 EXT = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
 WAIT = 30.0
+RECORDS = 50  # the victim's, all in app.log.1 when compression starts
 
 
 def plain_backups(folder: Path) -> list[str]:
@@ -58,12 +58,17 @@ def test_every_record_survives_compression(tmp_path: Path, fmt: str) -> None:
         compress=fmt,
         check_interval=0.05,
     )
-    result = run(
-        Workload(4, 2, 300, 100, "fork", pace=0.002), factory, str(folder), str(tmp_path / "r")
-    )
+    workload = Workload(4, 2, 300, 100, "fork", pace=0.002)
+    planned = {
+        f"p{proc}t{thread}": workload.records
+        for proc in range(workload.procs)
+        for thread in range(workload.threads)
+    }
+    result = run(workload, factory, str(folder), str(tmp_path / "r"))
+    assert result.expected == planned
     finish_compression(folder, compress=fmt)
     files = log_files(str(folder), "app.log")
-    report = verify(files, result.expected)
+    report = verify(files, planned)
     assert result.handler_errors == 0
     assert report.ok, report.examples
     packed = [f for f in files if f.endswith(EXT[fmt])]
@@ -152,19 +157,61 @@ def _half_written(fmt: str, source: int, dest: int) -> int:
     return 0
 
 
-Inject = Callable[[pytest.MonkeyPatch, SharedFileHandler], None]
+def _kill_at_rename(mp: pytest.MonkeyPatch, kill_if: Callable[[str, str], bool]) -> None:
+    """Die instead of the first rename for which ``kill_if(source, dest)`` holds."""
+    real = os.rename
+
+    def rename(source: str, dest: str) -> None:
+        if kill_if(source, dest):
+            _kill_self()
+        real(source, dest)
+
+    mp.setattr(os, "rename", rename)
+
+
+def _is_packed(name: str) -> bool:
+    return name.endswith(".gz")
+
+
+def _is_plain_backup(name: str) -> bool:
+    return os.path.basename(name).startswith("app.log.") and not _is_packed(name)
+
+
+# Each step is found by what the process does on disk: the compressed copy is written under
+# a hidden name, renamed to ``.gz``, then the plain source is renamed aside and unlinked.
+Inject = Callable[[pytest.MonkeyPatch], None]
 STEPS: dict[str, Inject] = {
-    "while compressing": lambda mp, h: mp.setattr(
-        lockrotate._compress, "compress_fd", _half_written
+    "while compressing": lambda mp: mp.setattr(lockrotate._compress, "compress_fd", _half_written),
+    "before putting it in place": lambda mp: _kill_at_rename(mp, lambda _, dest: _is_packed(dest)),
+    "after putting it in place, before removing the source": lambda mp: _kill_at_rename(
+        mp, lambda source, _: _is_plain_backup(source)
     ),
-    "before putting it in place": lambda mp, h: mp.setattr(h._compressor, "_finish", _kill_self),
-    "after putting it in place, before removing the source": lambda mp, h: mp.setattr(
-        SharedFileHandler, "_discard_locked", _kill_self
-    ),
-    "after moving the source aside, before unlinking it": lambda mp, h: mp.setattr(
-        lockrotate._base.os, "remove", _kill_self
+    "after moving the source aside, before unlinking it": lambda mp: mp.setattr(
+        os, "remove", _kill_self
     ),
 }
+
+
+# What the folder holds at each death: the names a user sees, and what the hidden temporary
+# file (if any) holds: a cut compressed copy, a whole one, or the plain source set aside.
+AT_DEATH: dict[str, tuple[list[str], str | None]] = {
+    "while compressing": (["app.log", "app.log.1"], "cut"),
+    "before putting it in place": (["app.log", "app.log.1"], "packed"),
+    "after putting it in place, before removing the source": (
+        ["app.log", "app.log.1", "app.log.1.gz"],
+        None,
+    ),
+    "after moving the source aside, before unlinking it": (["app.log", "app.log.1.gz"], "plain"),
+}
+
+
+def hidden_content(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        data = gzip.decompress(data)
+    except (OSError, EOFError):
+        return "cut" if data.startswith(b"\x1f\x8b") else "plain"
+    return "packed" if verify([str(path)], {"victim": RECORDS}, lambda _: data).ok else "cut"
 
 
 def _rollover_then_die(folder: str, step: str) -> None:
@@ -176,11 +223,11 @@ def _rollover_then_die(folder: str, step: str) -> None:
         check_interval=0,
     )
     logger = logger_for(handler, "victim")
-    for seq in range(50):
+    for seq in range(RECORDS):
         logger.info(record_text("victim", seq))
     handler.doRollover()
     with pytest.MonkeyPatch.context() as mp:
-        STEPS[step](mp, handler)
+        STEPS[step](mp)
         time.sleep(WAIT)  # the compressor thread kills us before this ends
     os._exit(3)
 
@@ -193,12 +240,18 @@ def test_killed_during_compression(tmp_path: Path, step: str) -> None:
     proc.start()
     proc.join(WAIT + 10)
     assert proc.exitcode == -signal.SIGKILL
+    # It died at the step named: the folder shows it.
+    names = sorted(os.listdir(tmp_path))
+    visible, temporary = AT_DEATH[step]
+    assert [n for n in names if not n.startswith(".")] == visible
+    temps = [tmp_path / n for n in names if n.startswith(".") and n.endswith(".z")]
+    assert [hidden_content(t) for t in temps] == ([temporary] if temporary else [])
     # Nothing under a final name is truncated, and nothing is lost.
     for name in os.listdir(tmp_path):
         if name.endswith(".gz"):
             read_bytes(str(tmp_path / name))
     files = log_files(str(tmp_path), "app.log")
-    report = verify(files, {"victim": 50})
+    report = verify(files, {"victim": RECORDS})
     assert report.lost == 0 and report.torn == 0, report.examples
     # A later rollover finishes the job.
     finish_compression(tmp_path, compress="gzip")
@@ -206,7 +259,7 @@ def test_killed_during_compression(tmp_path: Path, step: str) -> None:
     assert "app.log.2.gz" in names
     assert "app.log.2" not in names
     assert not [n for n in names if n.endswith(".z")]
-    final = verify(log_files(str(tmp_path), "app.log"), {"victim": 50})
+    final = verify(log_files(str(tmp_path), "app.log"), {"victim": RECORDS})
     assert final.ok, final.examples
 
 

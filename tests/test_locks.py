@@ -7,6 +7,7 @@ import errno
 import fcntl
 import gc
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,12 @@ def test_times_out_with_lock_timeout(backend: str, lock_path: str) -> None:
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         lock = make_lock(backend, lock_path, SHORT)
+        start = time.monotonic()
         with pytest.raises(LockTimeout) as caught:
             lock.acquire()
+        assert time.monotonic() - start >= SHORT, "gave up before lock_timeout"
         assert isinstance(caught.value, TimeoutError)
-        assert caught.value.path == lock_path
+        assert (caught.value.path, caught.value.timeout) == (lock_path, SHORT)
         assert lock_path in str(caught.value)
         lock.close()
     finally:

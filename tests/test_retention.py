@@ -67,22 +67,31 @@ def test_max_age_removes_old_rotated_files_at_the_next_rollover(tmp_path: Path) 
 
 
 def test_max_total_bytes_removes_the_oldest_until_the_rest_fit(tmp_path: Path) -> None:
+    record, max_bytes, max_total, count = 100, 250, 450, 20
     handler = lockrotate.TimedRotatingFileHandler(
         str(tmp_path / "app.log"),
         when="H",
-        maxBytes=250,
-        max_total_bytes=450,
+        maxBytes=max_bytes,
+        max_total_bytes=max_total,
         clock=FakeClock(1_700_000_000.0),
     )
     plant(tmp_path)
-    log_n(handler, "w", 20)
+    log_n(handler, "w", count)
     handler.close()
     names = rotated(tmp_path)
     sizes = [os.path.getsize(tmp_path / name) for name in names]
-    assert sum(sizes) <= 450
-    assert len(names) == 2
-    # The newest stay: the highest counters of the period.
-    assert names[-1].endswith(".8")
+    file_bytes = max_bytes // record * record
+    assert sizes and all(size == file_bytes for size in sizes)
+    # As many as fit, and not one more.
+    assert sum(sizes) <= max_total < sum(sizes) + file_bytes
+    # The newest stay: the records just before those of the live file.
+    live = len((tmp_path / "app.log").read_text().splitlines())
+    kept = sorted(
+        int(line.split()[1])
+        for name in names
+        for line in (tmp_path / name).read_text().splitlines()
+    )
+    assert kept == list(range(count - live - len(kept), count - live))
     assert_foreign_untouched(tmp_path)
 
 
@@ -92,11 +101,18 @@ def test_backup_count_in_time_rotation_never_touches_foreign_files(tmp_path: Pat
         str(tmp_path / "app.log"), when="S", backupCount=3, clock=clock
     )
     plant(tmp_path)
-    for _ in range(10):
-        log_n(handler, "w", 1)
+    seconds = 10
+    for second in range(seconds):
+        log_n(handler, f"s{second}", 1)
         clock.now += 1
     handler.close()
-    assert len(rotated(tmp_path)) == 3
+    # One file per second; the three newest rotated ones stay (the last second is live).
+    kept = sorted(
+        line.split()[0]
+        for name in rotated(tmp_path)
+        for line in (tmp_path / name).read_text().splitlines()
+    )
+    assert kept == [f"s{second}" for second in range(seconds - 4, seconds - 1)]
     assert_foreign_untouched(tmp_path)
 
 

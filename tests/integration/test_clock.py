@@ -8,10 +8,14 @@ import multiprocessing
 import os
 from typing import Any
 
+import pytest
+
 import lockrotate
 
 from ._fleet import Fleet
 from ._support import check
+
+pytestmark = pytest.mark.slow
 
 # Offsets from a whole second, in the order the clock shows them.
 JUMPS = [0.2, 1.3, 1.6, -3600.0, -3599.4, 1.5, 2.1, 7200.0, 2.4, -86400.0, 3.0, 3.2, 4.5]

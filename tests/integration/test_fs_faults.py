@@ -16,13 +16,19 @@ import signal
 import time
 from typing import Any
 
+import pytest
+
 import lockrotate
-from lockrotate.bench.verify import log_files, verify
+from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
 
 from ._fleet import Fleet
 from ._support import check
 
+pytestmark = pytest.mark.slow
+
 CHECK_INTERVAL = 0.05
+RECORD = 100  # bytes per line: the fleet logs record_text() with no formatter
+PAST_THE_END = 1050  # the size limit, in bytes past the file's size: not a record boundary
 
 
 def settle() -> None:
@@ -141,11 +147,12 @@ def limit_file_size(handler: Any, limit: int) -> None:
 def test_file_size_limit_reached_then_lifted(folder: str, scratch: str) -> None:
     path = os.path.join(folder, "app.log")
     factory = functools.partial(lockrotate.RotatingFileHandler, check_interval=CHECK_INTERVAL)
+    full = 20
     with Fleet(factory, path, procs=1, scratch=scratch) as fleet:
         fleet.log("before", 50)
         # Not on a record boundary: the record that reaches the limit is written in part.
-        fleet.call(limit_file_size, os.path.getsize(path) + 1050)
-        fleet.log("full", 20)
+        fleet.call(limit_file_size, os.path.getsize(path) + PAST_THE_END)
+        fleet.log("full", full)
         errors = fleet.errors()
         fleet.call(limit_file_size, resource.RLIM_INFINITY)
         fleet.log("after", 50)
@@ -155,9 +162,14 @@ def test_file_size_limit_reached_then_lifted(folder: str, scratch: str) -> None:
     files = log_files(folder, "app.log")
     report = verify(files, fleet.expected)
     print("file size limit", report)
+    fit = PAST_THE_END // RECORD
     assert report.torn == 1, "the record cut at the limit, and nothing after it, is torn"
-    assert report.lost == 10, "the cut record and the 9 refused ones"
+    assert report.lost == full - fit, "the cut record and the refused ones"
     assert (report.duplicated, report.out_of_order, report.unexpected) == (0, 0, 0)
+    # Which ones: the records that fit under the limit are whole, and only those.
+    written = {line for f in files for line in read_bytes(f).decode().splitlines()}
+    whole = [seq for seq in range(full) if record_text("full.p0", seq) in written]
+    assert whole == list(range(fit))
 
 
 def test_record_cut_at_the_limit_can_take_the_next_writers_record_with_it(
@@ -171,7 +183,7 @@ def test_record_cut_at_the_limit_can_take_the_next_writers_record_with_it(
     factory = functools.partial(lockrotate.RotatingFileHandler, check_interval=CHECK_INTERVAL)
     with Fleet(factory, path, procs=2, scratch=scratch) as fleet:
         fleet.log("before", 10)
-        fleet.call(limit_file_size, os.path.getsize(path) + 1050)
+        fleet.call(limit_file_size, os.path.getsize(path) + PAST_THE_END)
         fleet.log_one(0, "full", 20)
         fleet.call(limit_file_size, resource.RLIM_INFINITY)
         fleet.log_one(1, "after", 10)

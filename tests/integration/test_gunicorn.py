@@ -10,6 +10,8 @@ import pytest
 
 from ._support import Server, check, hammer, serving, wait_healthy
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 
 

@@ -30,6 +30,8 @@ from lockrotate.bench.verify import record_text
 from ._fleet import Fleet, logger_for, redirect_stderr
 from ._support import check
 
+pytestmark = pytest.mark.slow
+
 LOCK_TIMEOUT = 5.0
 VICTIM_RECORDS = 3000
 ARM_AFTER = 30
@@ -78,26 +80,29 @@ def timed_handler(archive: str, path: str) -> lockrotate.TimedRotatingFileHandle
 
 def kill_waiting(path: str, archive: str) -> logging.Handler:
     """Waiting for the lock: the first try that finds it taken (the test holds it)."""
-    handler = size_handler(path)
-    lock: Any = handler._coordinator.lock  # type: ignore[attr-defined]
-    try_lock = lock._try_lock
+    flock = fcntl.flock
 
-    def first_miss() -> bool:
-        if try_lock():
-            return True
-        die("waiting")
-        return False
+    def flock_or_die(fd: int, operation: int) -> None:
+        try:
+            flock(fd, operation)
+        except BlockingIOError:
+            die("waiting")
+            raise
 
-    lock._try_lock = first_miss
-    return handler
+    fcntl.flock = flock_or_die
+    return size_handler(path)
 
 
-class KillHolding(lockrotate.RotatingFileHandler):
-    """Holding the lock, the rollover decided, nothing renamed yet."""
+def kill_holding(path: str, archive: str) -> logging.Handler:
+    """Holding the lock, the rollover decided, nothing renamed yet: the first rename."""
+    rename = os.rename
 
-    def _rotate_locked(self, file: Any) -> None:
+    def die_then_rename(source: str, dest: str) -> None:
         die("holding")
-        super()._rotate_locked(file)
+        rename(source, dest)
+
+    os.rename = die_then_rename  # type: ignore[assignment]
+    return size_handler(path)
 
 
 class KillAfterRename(lockrotate.RotatingFileHandler):
@@ -114,10 +119,6 @@ class KillTimedAfterRename(lockrotate.TimedRotatingFileHandler):
     def rotate(self, source: str, dest: str) -> None:
         super().rotate(source, dest)
         die("renamed-timed")
-
-
-def kill_holding(path: str, archive: str) -> logging.Handler:
-    return KillHolding(path, maxBytes=2000, backupCount=1000, lock_timeout=LOCK_TIMEOUT)
 
 
 def kill_renamed(path: str, archive: str) -> logging.Handler:

@@ -7,10 +7,14 @@ import os
 import sys
 import time
 
+import pytest
+
 import lockrotate
 
 from ._fleet import Fleet
 from ._support import Server, check
+
+pytestmark = pytest.mark.slow
 
 HOLD = (
     "import fcntl, os, sys, time\n"

@@ -6,10 +6,14 @@ import functools
 import os
 import time
 
+import pytest
+
 import lockrotate
 
 from ._fleet import Fleet
 from ._support import check
+
+pytestmark = pytest.mark.slow
 
 PRECIOUS = b"not a log: must stay as it is\n"
 

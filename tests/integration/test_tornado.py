@@ -9,6 +9,8 @@ import pytest
 
 from ._support import Server, check, hammer, serving, wait_healthy
 
+pytestmark = pytest.mark.slow
+
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "tornado_app.py")
 
 

@@ -29,7 +29,7 @@ so a handler that loses, duplicates or tears a line is caught whatever its speed
 contenders take turns, repeat after repeat; the table shows each one's median throughput
 and its ratio to logging.FileHandler (median, with the min-max over the repeats).
 """
-DEFAULT_TOTAL = 40_000
+DEFAULT_TOTAL = 30_000
 DEFAULT_REPEAT = 3
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_STUCK_SECONDS = 3.0

@@ -129,15 +129,27 @@ def cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-def notes(rows: Sequence[dict[str, Any]], skipped: dict[str, str], backup_count: int) -> list[str]:
-    """One line for each failed row and each contender that could not run."""
+def remarks(rows: Sequence[dict[str, Any]], skipped: dict[str, str]) -> list[str]:
+    """One line for each contender that could not run, and what a stuck lock did."""
     lines = [f"{name}: skipped, {why}" for name, why in skipped.items()]
     for row in rows:
+        what = f"{row['contender']} with {row['procs']} procs"
         if row["stuck_lock"] and row["lock_taken"] is None:
-            lines.append(
-                f"{row['contender']} with {row['procs']} procs: the run ended before the "
-                "lock could be taken; lengthen --seconds"
+            lines.append(f"{what}: the run ended before the lock was taken; lengthen --seconds")
+        elif row["stuck_lock"] and not row["stalled"]:
+            timeouts = (
+                "" if row["lock_timeouts"] is None else f", {row['lock_timeouts']} lock timeouts"
             )
+            lines.append(
+                f"{what}: wrote on with the lock stuck from {row['lock_taken']:.1f} s{timeouts}"
+            )
+    return lines
+
+
+def failures(rows: Sequence[dict[str, Any]], backup_count: int) -> list[str]:
+    """One line for each row that failed the check or stalled."""
+    lines = []
+    for row in rows:
         what = verdict(row)
         if not what:
             continue
@@ -187,19 +199,25 @@ def rich_table(rows: Sequence[dict[str, Any]], title: str) -> Any:
     return table
 
 
-def show(lines: Sequence[str], rows: Sequence[dict[str, Any]], title: str, out: Any) -> None:
-    """The table, then *lines* (notes and warnings), each whole on its own line: a path in a
-    note is never wrapped or cut in the middle."""
+def show(
+    failed: Sequence[str],
+    remarked: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    title: str,
+    out: Any,
+) -> None:
+    """The table, then the *failed* lines (red) and the *remarked* ones (yellow), each whole
+    on its own line: a path in a note is never wrapped or cut in the middle."""
     if out is None:
         print(title)
         print(plain_table(rows))
-        for line in lines:
+        for line in (*failed, *remarked):
             print(line)
         return
     out.print(rich_table(rows, title))
-    for line in lines:
-        style = "yellow" if "skipped" in line or line.startswith("warning") else "red"
-        out.print(line, style=style, highlight=False, soft_wrap=True)
+    for lines, style in ((failed, "red"), (remarked, "yellow")):
+        for line in lines:
+            out.print(line, style=style, highlight=False, soft_wrap=True)
 
 
 def consoles(plain: bool) -> tuple[Any, Any]:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 from .. import __version__
 from .contenders import CONTENDERS, Rotation, Unavailable
-from .report import Document, Progress, consoles, notes, show, write_chart
+from .report import Document, Progress, consoles, failures, remarks, show, write_chart
 from .runner import Measurement, measure, rows, wide_spreads
 from .workload import HandlerFactory, Workload
 
@@ -222,7 +222,8 @@ def bench(options: Options, argv: Sequence[str]) -> int:
         warnings=warnings,
         kept=folder if options.keep else None,
     )
-    show([*notes(table, skipped, options.rotation.backup_count), *warnings], table, title, out)
+    failed = failures(table, options.rotation.backup_count)
+    show(failed, [*remarks(table, skipped), *warnings], table, title, out)
     if options.json:
         document.write(options.json)
     if options.chart and table:
