@@ -1,4 +1,5 @@
-"""The append writer: one record is one write(), and a short write is finished."""
+"""Every file lockrotate opens: one record is one write(), a short write is finished, and a
+companion name taken by something else is refused without blocking."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from pathlib import Path
 import pytest
 
 import lockrotate
-from lockrotate._writer import AppendFile, identity_of
+from lockrotate._files import (
+    APPEND,
+    AppendFile,
+    NotRegularFile,
+    create_new,
+    identity_of,
+    narrow,
+    open_companion,
+    open_file,
+)
+from lockrotate._permissions import Permissions
 
 
 class WriteSpy:
@@ -120,3 +131,225 @@ def test_never_truncates(tmp_path: Path) -> None:
     file.write(b"added\n")
     file.close()
     assert path.read_bytes() == b"kept\nadded\n"
+
+
+def test_a_torn_record_does_not_swallow_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills in the middle of a record: the next record starts on a line of its own."""
+    path = tmp_path / "app.log"
+    file = AppendFile(str(path))
+    file.write(b"before\n")
+    real_write = os.write
+    calls: list[int] = []
+
+    def half_then_full(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:4]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(OSError, match="No space"):
+        file.write(b"torn record\n")
+    assert file.torn
+    assert len(calls) == 2, "the short write was not finished"
+    monkeypatch.setattr(os, "write", real_write)
+    file.write(b"after\n")
+    assert not file.torn
+    file.write(b"last\n")
+    file.close()
+    assert path.read_bytes().split(b"\n") == [b"before", b"torn", b"after", b"last", b""]
+
+
+def test_a_pipe_is_written_and_never_sized(tmp_path: Path) -> None:
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        file = AppendFile(fifo)
+        assert not file.regular
+        file.write(b"through the pipe\n")
+        file.close()
+        assert os.read(reader, 100) == b"through the pipe\n"
+    finally:
+        os.close(reader)
+    null = AppendFile(os.devnull)
+    assert not null.regular
+    null.close()
+    regular = AppendFile(str(tmp_path / "app.log"))
+    assert regular.regular
+    regular.close()
+
+
+# Companion files -------------------------------------------------------------------------
+
+
+def test_a_companion_is_opened_read_write_and_created(tmp_path: Path) -> None:
+    path = str(tmp_path / ".app.log.lock")
+    fd = open_companion(path, Permissions(), 0o600)
+    try:
+        assert os.path.isfile(path)
+        assert fcntl_access(fd) == os.O_RDWR
+    finally:
+        os.close(fd)
+    with pytest.raises(FileNotFoundError):
+        open_companion(str(tmp_path / ".missing.period"), Permissions(), 0o600, create=False)
+    assert not os.path.exists(tmp_path / ".missing.period")
+
+
+def fcntl_access(fd: int) -> int:
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+
+
+@pytest.mark.parametrize("planted", ["fifo", "directory"])
+def test_a_companion_name_taken_by_something_else_is_refused(tmp_path: Path, planted: str) -> None:
+    path = str(tmp_path / ".app.log.lock")
+    if planted == "fifo":
+        os.mkfifo(path)  # no reader: a blocking open would hang here
+    else:
+        os.mkdir(path)
+    for create in (True, False):
+        with pytest.raises(NotRegularFile):
+            open_companion(path, Permissions(), 0o600, create=create)
+    assert sorted(os.listdir(tmp_path)) == [".app.log.lock"]
+
+
+def test_a_companion_symlink_is_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.write_text("kept\n")
+    path = tmp_path / ".app.log.lock"
+    path.symlink_to(target)
+    with pytest.raises(OSError):
+        open_companion(str(path), Permissions(), 0o600)
+    assert target.read_text() == "kept\n"
+    assert path.is_symlink()
+
+
+def test_a_companion_that_may_not_be_written_is_opened_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's 0644 lock file: flock needs only a read descriptor."""
+    import fcntl
+
+    path = str(tmp_path / ".app.log.lock")
+    Path(path).write_bytes(b"")
+    real_open = os.open
+
+    def deny_writing(name: str, flags: int, *args: int) -> int:
+        if name == path and flags & os.O_ACCMODE != os.O_RDONLY:
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(os, "open", deny_writing)
+    fd = open_companion(path, Permissions(), 0o600)
+    monkeypatch.undo()
+    try:
+        assert fcntl_access(fd) == os.O_RDONLY
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        other = os.open(path, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+    finally:
+        os.close(fd)
+
+
+# Creation with a mode and an owner -------------------------------------------------------
+
+
+def test_open_file_gives_a_new_file_its_mode_whatever_the_umask(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    old = os.umask(0o077)
+    try:
+        fd = open_file(path, APPEND, Permissions(0o644))
+    finally:
+        os.umask(old)
+    os.close(fd)
+    assert os.stat(path).st_mode & 0o7777 == 0o644
+    assert os.listdir(tmp_path) == ["app.log"], "a scratch file was left behind"
+    # An existing file is opened as it is: its mode is not changed.
+    os.chmod(path, 0o600)
+    os.close(open_file(path, APPEND, Permissions(0o644)))
+    assert os.stat(path).st_mode & 0o7777 == 0o600
+
+
+def test_open_file_never_replaces_a_file_made_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process creates the name between our check and our link: we open theirs."""
+    path = str(tmp_path / "app.log")
+    real_link = os.link
+    raced: list[str] = []
+
+    def other_process_first(source: str, dest: str) -> None:
+        if not raced:
+            raced.append(source)
+            Path(dest).write_bytes(b"theirs\n")
+        real_link(source, dest)
+
+    monkeypatch.setattr(os, "link", other_process_first)
+    fd = open_file(path, APPEND, Permissions(0o640))
+    monkeypatch.undo()
+    os.write(fd, b"ours\n")
+    os.close(fd)
+    assert raced, "the race was never run"
+    assert Path(path).read_bytes() == b"theirs\nours\n"
+    assert os.listdir(tmp_path) == ["app.log"]
+
+
+def test_create_new_refuses_an_existing_name_and_cleans_up_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "scratch.z")
+    fd = create_new(path, Permissions(0o600), 0o644, os.O_WRONLY)
+    os.close(fd)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    with pytest.raises(FileExistsError):
+        create_new(path, Permissions(), 0o644, os.O_WRONLY)
+    os.unlink(path)
+
+    def refuse(fd: int, mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchmod", refuse)
+    with pytest.raises(PermissionError):
+        create_new(path, Permissions(0o600), 0o644, os.O_WRONLY)
+    assert not os.path.exists(path)
+
+
+def test_narrow_takes_away_only_bits_outside_the_mode(tmp_path: Path) -> None:
+    path = str(tmp_path / ".app.log.lock")
+    Path(path).write_bytes(b"")
+    os.chmod(path, 0o666)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert narrow(fd, path, 0o660)
+        assert os.stat(path).st_mode & 0o777 == 0o660
+        os.chmod(path, 0o600)
+        assert narrow(fd, path, 0o660)
+        assert os.stat(path).st_mode & 0o777 == 0o600
+    finally:
+        os.close(fd)
+
+
+def test_narrow_leaves_another_users_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the owner may take bits away: as another user, narrow reports the file as too open."""
+    path = str(tmp_path / ".app.log.lock")
+    Path(path).write_bytes(b"")
+    os.chmod(path, 0o666)
+    owner = os.stat(path).st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert not narrow(fd, path, 0o660)
+        assert narrow(fd, path, 0o666)
+    finally:
+        os.close(fd)
+    assert os.stat(path).st_mode & 0o777 == 0o666
