@@ -6,12 +6,8 @@ import logging
 import os
 from pathlib import Path
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 import lockrotate
 from conftest import FakeClock
-from lockrotate._naming import expired
 from lockrotate.bench.verify import record_text
 from lockrotate.bench.workload import logger_for
 
@@ -114,47 +110,3 @@ def test_backup_count_in_time_rotation_never_touches_foreign_files(tmp_path: Pat
     )
     assert kept == [f"s{second}" for second in range(seconds - 4, seconds - 1)]
     assert_foreign_untouched(tmp_path)
-
-
-entries = st.lists(st.tuples(st.floats(0, 1e6), st.integers(0, 10_000)), max_size=30).map(
-    lambda items: [(f"f{i}", mtime, size) for i, (mtime, size) in enumerate(items)]
-)
-
-
-@given(
-    entries,
-    st.integers(0, 10),
-    st.none() | st.floats(0, 1e6),
-    st.none() | st.integers(0, 50_000),
-)
-def test_expired_obeys_every_limit_and_removes_nothing_more(
-    oldest_first: list[tuple[str, float, int]],
-    keep: int,
-    max_age: float | None,
-    max_total: int | None,
-) -> None:
-    now = 1e6
-    doomed = set(expired(oldest_first, keep, max_age, max_total, now))
-    kept = [entry for entry in oldest_first if entry[0] not in doomed]
-    if keep:
-        assert len(kept) <= keep
-    if max_age is not None:
-        assert all(now - mtime <= max_age for _, mtime, _ in kept)
-    if max_total is not None:
-        assert sum(size for _, _, size in kept) <= max_total
-    # Nothing removed needlessly: each file removed is beyond the count, too old, or older
-    # than every file whose removal was needed to fit the total.
-    by_count = {name for name, _, _ in oldest_first[: max(0, len(oldest_first) - keep)]}
-    by_age = {
-        name for name, mtime, _ in oldest_first if max_age is not None and now - mtime > max_age
-    }
-    extra = [
-        name
-        for name, _, _ in oldest_first
-        if name in doomed - (by_count if keep else set()) - by_age
-    ]
-    if extra:
-        assert max_total is not None
-        last = extra[-1]
-        index = [name for name, _, _ in oldest_first].index(last)
-        assert all(name in doomed for name, _, _ in oldest_first[:index])
