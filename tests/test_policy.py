@@ -1,0 +1,388 @@
+"""Policies: when a file is due, what its rotated copy is called, and the period ledger that
+dates each timed file once for every process."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import FakeClock
+from lockrotate._archive import Inventory
+from lockrotate._files import AppendFile, Identity
+from lockrotate._naming import Namer
+from lockrotate._outage import Outages
+from lockrotate._permissions import Permissions
+from lockrotate._policy import PeriodLedger, SizePolicy, TimePolicy
+from lockrotate._schedule import make_schedule
+
+MINUTE = make_schedule("M", 1, True, None)
+# A minute boundary (28,333,333 whole minutes after the epoch) and the labels of its minutes.
+T0 = 1_699_999_980
+LABEL_T0 = "2023-11-14_22-13"
+LABEL_BEFORE = "2023-11-14_22-12"
+SIGNATURE = "M/60/0/utc"
+
+
+class Hooks:
+    """The handler's ``namer`` and ``rotate``, as the stdlib's defaults."""
+
+    namer: Namer | None = None
+
+    def rotation_filename(self, default_name: str) -> str:
+        return default_name if self.namer is None else self.namer(default_name)
+
+    def rotate(self, source: str, dest: str) -> None:
+        if os.path.lexists(dest):
+            raise FileExistsError(dest)
+        os.rename(source, dest)
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> str:
+    return str(tmp_path / "app.log")
+
+
+@pytest.fixture
+def file(base: str) -> Iterator[AppendFile]:
+    opened = AppendFile(base)
+    yield opened
+    opened.close()
+
+
+def names(folder: str) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+# Size ---------------------------------------------------------------------------------------
+
+
+def test_size_rolls_only_with_both_limits(base: str) -> None:
+    assert SizePolicy(base, 100, 3, Hooks()).rolls
+    assert not SizePolicy(base, 0, 3, Hooks()).rolls
+    assert not SizePolicy(base, 100, 0, Hooks()).rolls
+    assert SizePolicy(base, 100, 3, Hooks()).kept_by_count == 0
+
+
+def test_size_due_when_the_next_record_would_pass_the_limit(file: AppendFile) -> None:
+    policy = SizePolicy(file.path, 100, 3, Hooks())
+    assert not policy.due(file, 10_000)  # an empty file takes any record
+    file.write(b"x" * 60)
+    assert not policy.due(file, 40)  # exactly full
+    assert policy.due(file, 41)
+    assert policy.due_locked(file, 41)
+    # Another process's writes count: the size is the shared file's.
+    other = AppendFile(file.path)
+    other.write(b"y" * 40)
+    other.close()
+    assert policy.due(file, 1)
+    assert not SizePolicy(file.path, 100, 0, Hooks()).due(file, 1)
+    assert not SizePolicy(file.path, 0, 3, Hooks()).due(file, 1)
+
+
+def size_inventory(policy: SizePolicy, extensions: tuple[str, ...] = ()) -> Inventory:
+    folder = os.path.dirname(policy.base_path)
+    return Inventory.scan(policy.base_path, policy.scheme(), extensions, os.listdir(folder))
+
+
+def plant(folder: Path, *found: str) -> None:
+    for name in found:
+        (folder / name).write_text(f"was {name}\n")
+
+
+def test_size_rotation_shifts_and_drops_the_oldest(tmp_path: Path, file: AppendFile) -> None:
+    plant(tmp_path, "app.log.1", "app.log.2", "app.log.3", "app.log.bak")
+    file.write(b"current\n")
+    policy = SizePolicy(file.path, 10, 3, Hooks())
+    dropped: list[str] = []
+    policy.rotate_locked(file, size_inventory(policy), dropped.append)
+    assert dropped == [str(tmp_path / "app.log.3")]
+    assert names(str(tmp_path)) == ["app.log.1", "app.log.2", "app.log.3", "app.log.bak"]
+    assert (tmp_path / "app.log.1").read_text() == "current\n"
+    assert (tmp_path / "app.log.2").read_text() == "was app.log.1\n"
+    assert (tmp_path / "app.log.3").read_text() == "was app.log.2\n"
+
+
+def test_size_rotation_closes_a_gap_left_by_a_crash(tmp_path: Path, file: AppendFile) -> None:
+    plant(tmp_path, "app.log.1", "app.log.2", "app.log.4")
+    file.write(b"current\n")
+    policy = SizePolicy(file.path, 10, 5, Hooks())
+    dropped: list[str] = []
+    policy.rotate_locked(file, size_inventory(policy), dropped.append)
+    assert dropped == []
+    contents = [(tmp_path / f"app.log.{i}").read_text() for i in range(1, 5)]
+    assert contents == ["current\n", "was app.log.1\n", "was app.log.2\n", "was app.log.4\n"]
+
+
+def test_size_rotation_moves_compressed_copies_along(tmp_path: Path, file: AppendFile) -> None:
+    plant(tmp_path, "app.log.1.gz", "app.log.2", "app.log.2.gz", "app.log.3.gz")
+    file.write(b"current\n")
+    policy = SizePolicy(file.path, 10, 3, Hooks())
+    dropped: list[str] = []
+    policy.rotate_locked(file, size_inventory(policy, (".gz",)), dropped.append)
+    assert dropped == [str(tmp_path / "app.log.3.gz")]
+    assert names(str(tmp_path)) == ["app.log.1", "app.log.2.gz", "app.log.3", "app.log.3.gz"]
+    assert (tmp_path / "app.log.2.gz").read_text() == "was app.log.1.gz\n"
+    assert (tmp_path / "app.log.3").read_text() == "was app.log.2\n"
+
+
+# Time ---------------------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.reports: list[BaseException | None] = []
+        self.warnings: list[str] = []
+        self.outages = Outages(lambda: self.reports.append(sys.exc_info()[1]))
+
+
+def ledger_for(base: str, signature: str = SIGNATURE) -> PeriodLedger:
+    folder, name = os.path.split(base)
+    return PeriodLedger(os.path.join(folder, f".{name}.period"), Permissions(), 0o600, signature)
+
+
+def time_policy(
+    base: str, clock: FakeClock, recorder: Recorder, max_bytes: int = 0, backup_count: int = 0
+) -> TimePolicy:
+    return TimePolicy(
+        base,
+        MINUTE,
+        backup_count,
+        max_bytes,
+        ledger_for(base),
+        Hooks(),
+        clock,
+        recorder.outages,
+        recorder.warnings.append,
+    )
+
+
+def test_time_policy_starts_in_the_clocks_period(base: str) -> None:
+    policy = time_policy(base, FakeClock(T0 + 59.5), Recorder(), backup_count=4)
+    assert policy.period == T0
+    assert policy.rollover_at == T0 + 60
+    assert policy.kept_by_count == 4
+    assert policy.rolls
+
+
+def test_time_due_at_the_boundary_or_when_the_clock_goes_back(file: AppendFile) -> None:
+    clock = FakeClock(T0 + 1)
+    policy = time_policy(file.path, clock, Recorder())
+    assert not policy.due(file, 10)
+    clock.now = T0 + 59.999
+    assert not policy.due(file, 10)
+    clock.now = T0 + 60
+    assert policy.due(file, 10)
+    clock.now = T0 - 0.5
+    assert policy.due(file, 10)
+
+
+def test_time_due_by_size_within_a_period(file: AppendFile) -> None:
+    policy = time_policy(file.path, FakeClock(T0 + 1), Recorder(), max_bytes=50)
+    file.write(b"z" * 40)
+    assert not policy.due(file, 10)
+    assert policy.due(file, 11)
+
+
+def test_a_new_file_is_recorded_with_its_period(base: str, file: AppendFile) -> None:
+    clock = FakeClock(T0 + 61)
+    policy = time_policy(base, clock, Recorder())
+    policy.created(file)
+    assert ledger_for(base).read() == (file.identity, T0 + 60, SIGNATURE)
+    assert policy.period == T0 + 60
+    assert policy.rollover_at == T0 + 120
+    assert not policy.wants_lock_to_adopt(file)
+
+
+def test_an_undated_file_is_dated_by_its_last_write_and_recorded_under_the_lock(
+    base: str, file: AppendFile
+) -> None:
+    file.write(b"written a minute ago\n")
+    os.utime(base, (T0 - 30, T0 - 30))
+    recorder = Recorder()
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    assert policy.wants_lock_to_adopt(file)
+    policy.adopted(file, locked=False)
+    assert policy.period == T0 - 60
+    assert ledger_for(base).read() is None  # without the lock, nothing is recorded
+    policy.adopted(file, locked=True)
+    assert ledger_for(base).read() == (file.identity, T0 - 60, SIGNATURE)
+    assert not policy.wants_lock_to_adopt(file)
+    # Another process trusts the ledger over its own reading of the mtime.
+    os.utime(base, (T0 + 2, T0 + 2))
+    other = time_policy(base, FakeClock(T0 + 5), recorder)
+    other.adopted(file, locked=False)
+    assert other.period == T0 - 60
+    assert other.due(file, 1)
+    assert recorder.reports == recorder.warnings == []
+
+
+def test_an_empty_undated_file_belongs_to_the_current_period(
+    base: str, file: AppendFile
+) -> None:
+    os.utime(base, (T0 - 600, T0 - 600))
+    policy = time_policy(base, FakeClock(T0 + 5), Recorder())
+    policy.adopted(file, locked=True)
+    assert policy.period == T0
+    assert ledger_for(base).read() == (file.identity, T0, SIGNATURE)
+
+
+def test_a_future_period_in_the_ledger_is_not_believed(base: str, file: AppendFile) -> None:
+    ledger_for(base).write(file.identity, T0 + 3600)
+    file.write(b"x\n")
+    os.utime(base, (T0 - 30, T0 - 30))
+    policy = time_policy(base, FakeClock(T0 + 5), Recorder())
+    assert policy.wants_lock_to_adopt(file)
+    policy.adopted(file, locked=False)
+    assert policy.period == T0 - 60
+
+
+def test_another_files_entry_is_not_believed(base: str, file: AppendFile) -> None:
+    other: Identity = (file.identity[0], file.identity[1] + 1)
+    ledger_for(base).write(other, T0 - 600)
+    file.write(b"x\n")
+    policy = time_policy(base, FakeClock(T0 + 5), Recorder())
+    assert policy.wants_lock_to_adopt(file)
+    policy.adopted(file, locked=False)
+    assert policy.period == T0
+
+
+def test_an_entry_of_another_configuration_warns_once(base: str, file: AppendFile) -> None:
+    ledger_for(base, signature="H/3600/0/utc").write(file.identity, T0 - 60)
+    recorder = Recorder()
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    for _ in range(3):
+        policy.adopted(file, locked=False)
+        assert policy.period == T0 - 60  # the period is still believed
+    assert len(recorder.warnings) == 1
+    assert "H/3600/0/utc" in recorder.warnings[0]
+    assert SIGNATURE in recorder.warnings[0]
+    ledger_for(base, signature="D/86400/0/utc").write(file.identity, T0 - 60)
+    policy.adopted(file, locked=False)
+    assert len(recorder.warnings) == 2
+
+
+def test_due_locked_rereads_the_ledger_and_dates_an_empty_file_now(
+    base: str, file: AppendFile
+) -> None:
+    clock = FakeClock(T0 + 5)
+    policy = time_policy(base, clock, Recorder())
+    policy.created(file)
+    clock.now = T0 + 65
+    assert not policy.due_locked(file, 1)  # due by the clock, but empty: it becomes this period's
+    assert policy.period == T0 + 60
+    assert ledger_for(base).read() == (file.identity, T0 + 60, SIGNATURE)
+    file.write(b"x\n")
+    assert not policy.due_locked(file, 1)
+    clock.now = T0 + 121
+    assert policy.due_locked(file, 1)
+    # Another process already re-dated this file (say it found it empty later): believed.
+    ledger_for(base).write(file.identity, T0 + 120)
+    assert not policy.due_locked(file, 1)
+    assert policy.period == T0 + 120
+
+
+def test_due_locked_after_the_clock_went_back(base: str, file: AppendFile) -> None:
+    clock = FakeClock(T0 + 65)
+    policy = time_policy(base, clock, Recorder())
+    policy.created(file)
+    file.write(b"x\n")
+    clock.now = T0 + 5
+    assert not policy.due_locked(file, 1)
+    assert policy.period == T0
+    assert ledger_for(base).read() == (file.identity, T0, SIGNATURE)
+
+
+def test_time_rotation_names_each_file_of_a_period_apart(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    clock = FakeClock(T0 + 5)
+    policy = time_policy(base, clock, Recorder())
+    policy.created(file)
+    file.write(b"first\n")
+    plant(tmp_path, f"app.log.{LABEL_T0}.gz", f"app.log.{LABEL_BEFORE}", "app.log.9999-99-99")
+    folder = str(tmp_path)
+    inventory = Inventory.scan(base, policy.scheme(), (".gz",), os.listdir(folder))
+    policy.rotate_locked(file, inventory, lambda path: None)
+    assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "first\n"
+    second = AppendFile(base)
+    second.write(b"second\n")
+    inventory = Inventory.scan(base, policy.scheme(), (".gz",), os.listdir(folder))
+    policy.rotate_locked(second, inventory, lambda path: None)
+    second.close()
+    assert (tmp_path / f"app.log.{LABEL_T0}.2").read_text() == "second\n"
+    assert (tmp_path / f"app.log.{LABEL_T0}.gz").read_text() == f"was app.log.{LABEL_T0}.gz\n"
+    assert (tmp_path / "app.log.9999-99-99").read_text() == "was app.log.9999-99-99\n"
+
+
+def test_time_rotation_never_takes_a_name_that_exists(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    """A name that is not in the inventory (a stranger's directory) is stepped over."""
+    policy = time_policy(base, FakeClock(T0 + 5), Recorder())
+    policy.created(file)
+    (tmp_path / f"app.log.{LABEL_T0}").mkdir()
+    file.write(b"kept\n")
+    inventory = Inventory.scan(base, policy.scheme(), (), [])
+    policy.rotate_locked(file, inventory, lambda path: None)
+    assert (tmp_path / f"app.log.{LABEL_T0}").is_dir()
+    assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "kept\n"
+
+
+def test_a_ledger_that_cannot_be_written_is_reported_once(tmp_path: Path, file: AppendFile) -> None:
+    recorder = Recorder()
+    policy = TimePolicy(
+        file.path,
+        MINUTE,
+        0,
+        0,
+        PeriodLedger(str(tmp_path / "missing" / ".app.log.period"), Permissions(), 0o600, "x"),
+        Hooks(),
+        FakeClock(T0 + 5),
+        recorder.outages,
+        recorder.warnings.append,
+    )
+    policy.created(file)
+    policy.adopted(file, locked=True)
+    assert policy.period == T0
+    assert len(recorder.reports) == 1
+    assert isinstance(recorder.reports[0], FileNotFoundError)
+
+
+# The ledger ---------------------------------------------------------------------------------
+
+
+def test_ledger_reads_back_what_was_written(base: str) -> None:
+    ledger = ledger_for(base)
+    assert ledger.read() is None
+    assert not os.path.exists(ledger.path), "reading created the file"
+    ledger.write((12, 345678901234), 1_700_000_000)
+    assert ledger.read() == ((12, 345678901234), 1_700_000_000, SIGNATURE)
+    ledger.write((1, 2), 3)  # shorter: nothing of the longer line remains
+    assert ledger.read() == ((1, 2), 3, SIGNATURE)
+    raw = Path(ledger.path).read_bytes()
+    assert raw.endswith(b"\n")
+    assert raw.split() == [b"1", b"2", b"3", SIGNATURE.encode()]
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"garbage\n", b"1 2 x M/60/0/utc\n", b"1 2 3\n", b"\xff\xfe 1 2 3 s\n"]
+)
+def test_ledger_with_garbage_reads_as_no_entry(base: str, content: bytes) -> None:
+    ledger = ledger_for(base)
+    Path(ledger.path).write_bytes(content)
+    assert ledger.read() is None
+
+
+def test_ledger_refuses_a_planted_fifo_without_blocking(base: str) -> None:
+    ledger = ledger_for(base)
+    os.mkfifo(ledger.path)
+    start = time.monotonic()
+    assert ledger.read() is None
+    with pytest.raises(OSError):
+        ledger.write((1, 2), 3)
+    assert time.monotonic() - start < 5
