@@ -428,7 +428,9 @@ def test_encoding_sweep(encoding: str, tmp_path: Path) -> None:
     """Random names: either refused naming encoding, or a real text codec that works."""
     folder = fresh_folder(tmp_path)
     args, kwargs = default_args(SIZE, folder)
-    if is_usable_text_codec(encoding) and "\0" not in encoding:
+    # "locale" is the stdlib's name for the locale's encoding (io.text_encoding).
+    usable = encoding == "locale" or is_usable_text_codec(encoding)
+    if usable and "\0" not in encoding:
         assert_works(SIZE, args, {**kwargs, "encoding": encoding})
     else:
         assert_refused(SIZE, "encoding", args, {**kwargs, "encoding": encoding}, folder)

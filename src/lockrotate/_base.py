@@ -24,7 +24,7 @@ from ._files import APPEND, AppendFile
 from ._locks import LockTimeout, LockUnusable, make_lock
 from ._outage import Kind, Outages
 from ._rollover import Coordinator, Policy
-from ._settings import Settings
+from ._settings import Settings, flag_arg
 from ._stats import HandlerStats
 
 _LIVE: weakref.WeakSet[SharedFileHandler] = weakref.WeakSet()
@@ -60,6 +60,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         errors: str | None,
     ) -> None:
         base = settings.base_path
+        delay = flag_arg("delay", delay)
         if not delay and not os.path.isdir(os.path.dirname(base)):
             raise FileNotFoundError(errno.ENOENT, f"the folder of log file {base!r} does not exist")
         self._settings = settings
@@ -266,8 +267,12 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self.handleError(record)
 
     def _report_background(self, message: str) -> None:
-        """A failure in the compressor thread, which has no record of its own to report."""
-        self.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))
+        """A problem found outside ``emit`` (the compressor thread, a configuration mismatch),
+        which has no record of its own: reported through ``handleError`` like the rest."""
+        try:
+            raise RuntimeError(message)
+        except RuntimeError:
+            self.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))
 
     # Stdlib hooks ----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Final, Literal
 Kind = Literal["open", "follow", "roll", "lock", "write", "period", "tidy", "settings"]
 
 FIRST_RETRY: Final = 1.0
-LONGEST_RETRY: Final = 30.0
+LONGEST_RETRY: Final = 2.0
 
 
 class Outages:
@@ -48,7 +48,7 @@ class Backoff:
     """When a failed rollover is tried again.
 
     Each failure pushes the next try further out, counted from the end of the failed attempt
-    (1 s, 2 s, 4 s... up to 30 s). After the lock could not be had in time, later tries do
+    (1 s, then 2 s: a stuck lock is tried, without waiting, every 2 s). After the lock could not be had in time, later tries do
     not wait for it at all: they take it only if it is free, so that a lock held forever
     costs the application one ``lock_timeout`` in all, not one per try.
     """

@@ -35,11 +35,13 @@ class Permissions:
 
 def _owner_id(what: str, value: object, lookup: Callable[[str], int]) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
+        if not -1 <= value < 2**32 - 1:
+            raise ValueError(f"owner: a {what} id is between 0 and {2**32 - 2}, not {value}")
         return value
     if isinstance(value, str):
         try:
             return lookup(value)
-        except KeyError:
+        except (KeyError, ValueError):
             raise ValueError(f"owner: no {what} named {value!r}") from None
     raise TypeError(f"owner: a {what} is a name or an id, not {value!r}")
 

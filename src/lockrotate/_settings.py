@@ -23,6 +23,7 @@ from ._naming import lock_stem
 from ._permissions import Permissions, resolve
 
 _LONGEST_CHECK_INTERVAL = 3600.0
+_LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a label can name
 
 
 class Options(TypedDict, total=False):
@@ -85,7 +86,7 @@ def codec_arg(encoding: object, errors: object) -> tuple[str, str]:
     try:
         codecs.lookup(name)
         bom = "".encode(name)
-    except LookupError:
+    except (LookupError, ValueError):
         raise ValueError(f"encoding {encoding!r} is not a known text encoding") from None
     if bom:
         # Each record is encoded on its own: a byte-order mark would start every line.
@@ -96,7 +97,7 @@ def codec_arg(encoding: object, errors: object) -> tuple[str, str]:
     handler = errors or "strict"
     try:
         codecs.lookup_error(handler)
-    except LookupError:
+    except (LookupError, ValueError):
         raise ValueError(f"errors {errors!r} is not a known error handler") from None
     return name, handler
 
@@ -107,9 +108,28 @@ def path_arg(filename: object) -> str:
     path = os.fspath(filename)
     if not isinstance(path, str):
         raise TypeError(f"filename must be a str or os.PathLike of str, not {filename!r}")
-    if not path or "\0" in path or path.endswith(os.sep):
+    if not path or "\0" in path or path.endswith(os.sep) or os.path.isdir(path):
         raise ValueError(f"filename must name a file, not {path!r}")
     return os.path.abspath(path)
+
+
+def flag_arg(name: str, value: object) -> bool:
+    """A yes/no argument: any value the stdlib takes, except text ("false" is true)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be True or False, not {value!r}")
+    return bool(value)
+
+
+def clock_arg(clock: object) -> Callable[[], float]:
+    """A clock must read as seconds since the epoch that time functions accept."""
+    if not callable(clock):
+        raise TypeError(f"clock must be a callable returning seconds, not {clock!r}")
+    reading = clock()
+    if isinstance(reading, bool) or not isinstance(reading, (int, float)):
+        raise TypeError(f"clock must return a number of seconds, not {reading!r}")
+    if not -_LATEST <= reading <= _LATEST:
+        raise ValueError(f"clock returned {reading!r}, not seconds since the epoch")
+    return clock  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -171,10 +191,6 @@ def check(
             raise TypeError(f"lock_dir must be a str or os.PathLike, not {lock_dir!r}")
         if not os.path.isdir(lock_dir):
             raise ValueError(f"lock_dir {os.fspath(lock_dir)!r} is not an existing folder")
-    if not isinstance(lock_every_write, bool):
-        raise TypeError(f"lock_every_write must be True or False, not {lock_every_write!r}")
-    if not callable(clock):
-        raise TypeError(f"clock must be a callable returning seconds, not {clock!r}")
     return Settings(
         base_path=base_path,
         codec=codec,
@@ -182,7 +198,7 @@ def check(
         lock=lock,
         lock_timeout=timeout,
         lock_dir=None if lock_dir is None else os.fspath(lock_dir),
-        strict=lock_every_write,
+        strict=flag_arg("lock_every_write", lock_every_write),
         check_interval=seconds_arg("check_interval", check_interval, _LONGEST_CHECK_INTERVAL),
         compress=check_format(compress),
         max_age=None if max_age is None else seconds_arg("max_age", max_age),
@@ -190,5 +206,5 @@ def check(
             None if max_total_bytes is None else count_arg("max_total_bytes", max_total_bytes)
         ),
         permissions=resolve(chmod, owner),
-        clock=clock,
+        clock=clock_arg(clock),
     )

@@ -19,7 +19,7 @@ from ._naming import check_fits
 from ._outage import Outages
 from ._policy import PeriodLedger, SizePolicy, TimePolicy
 from ._schedule import ext_match, label_regex, make_schedule
-from ._settings import Options, Settings, check, count_arg
+from ._settings import Options, Settings, check, count_arg, flag_arg
 
 
 def _extension(settings: Settings) -> str:
@@ -104,12 +104,12 @@ class TimedRotatingFileHandler(SharedFileHandler):
         maxBytes: int = 0,
         **options: Unpack[Options],
     ) -> None:
-        schedule = make_schedule(when, interval, utc, atTime)
+        schedule = make_schedule(when, interval, flag_arg("utc", utc), atTime)
         backup_count = count_arg("backupCount", backupCount)
         max_bytes = count_arg("maxBytes", maxBytes)
         settings = check(filename, encoding, errors, **options)
-        # The longest label of the format, with room for a counter of up to four digits.
-        check_fits(settings.base_path, f".{schedule.label(0)}.9999{_extension(settings)}")
+        # The label, with room for a counter of two digits (a second file of one period).
+        check_fits(settings.base_path, f".{schedule.label(0)}.99{_extension(settings)}")
         self.when = schedule.when
         # The stdlib's value, even for W0-W6, where (as in the stdlib) it is not used.
         self.interval = schedule.length * (interval if self.when.startswith("W") else 1)
@@ -162,7 +162,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
     @suffix.setter
     def suffix(self, value: str) -> None:
         schedule = self._policy.schedule.with_suffix(value)
-        check_fits(self.baseFilename, f".{schedule.label(0)}.9999{_extension(self._settings)}")
+        check_fits(self.baseFilename, f".{schedule.label(0)}.99{_extension(self._settings)}")
         self._policy.schedule = schedule
         self.extMatch = re.compile(rf"^{label_regex(value)}(?:\.\d+)?$", re.ASCII)
 
