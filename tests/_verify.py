@@ -157,6 +157,7 @@ class Monitor:
     problems: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     inodes: dict[int, str] = field(default_factory=dict)
+    _reported: set[str] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -186,7 +187,9 @@ class Monitor:
         self.listings += 1
         self.seen.update(names)
         for problem in self.check(Snapshot(now, sorted(names), mtimes)):
-            if len(self.problems) < 50:
+            # Each distinct problem once, with the time it was first seen.
+            if problem not in self._reported and len(self.problems) < 50:
+                self._reported.add(problem)
                 self.problems.append(f"{time.strftime('%H:%M:%S', time.localtime(now))}: {problem}")
         for name in names:
             if self.keep.fullmatch(name):

@@ -15,11 +15,17 @@ import re
 import sys
 import tempfile
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .contenders import CONTENDERS, Rotation, default_names
-from .session import EXIT_USAGE, Options, bench
 from .workload import START_METHODS
+
+if TYPE_CHECKING:
+    from .session import Options
+
+# As session.EXIT_USAGE: the session (and what it imports) is loaded only to run a bench,
+# not in every spawned worker, which re-imports this module as its __main__.
+EXIT_USAGE = 2
 
 BENCH_ABOUT = """\
 Race logging handlers on the same workload, from real processes, and verify every record.
@@ -257,6 +263,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 
 def options(args: argparse.Namespace) -> Options:
     """The bench's options from checked arguments, every default filled in."""
+    from .session import Options
+
     max_bytes = args.max_bytes
     if max_bytes is None:
         max_bytes = 0 if args.when is not None else DEFAULT_MAX_BYTES
@@ -301,4 +309,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     _check(args, args.subparser)
+    from .session import bench
+
     return bench(options(args), argv)

@@ -75,6 +75,8 @@ class WorkerResult:
     exitcode: int | None
     # Writer -> the record it was inside ``emit`` with when its thread was given up on.
     stalled: dict[str, int] = field(default_factory=dict)
+    # time.monotonic() (one clock for every process) when its threads stopped writing.
+    wrote_until: float | None = None
 
 
 @dataclass
@@ -178,9 +180,12 @@ def _worker(
     limit = None if workload.seconds is None else time.monotonic() + workload.seconds
     for thread in threads:
         thread.join(None if limit is None else max(0.0, limit + workload.grace - time.monotonic()))
+    wrote_until = time.monotonic()
     stalled = {
         w: counts[w] for w, thread in zip(writers, threads, strict=True) if thread.is_alive()
     }
+    if stalled and limit is not None:
+        wrote_until = limit  # the grace spent waiting for a stalled thread wrote nothing
     stats = getattr(handler, "stats", None)
     if not stalled:
         handler.close()
@@ -188,6 +193,7 @@ def _worker(
         "counts": dict(counts),
         "stats": stats.as_dict() if stats is not None else None,
         "stalled": stalled,
+        "wrote_until": wrote_until,
     }
     tmp = os.path.join(results, f"{index}.json.tmp")
     with open(tmp, "w") as f:
@@ -243,16 +249,20 @@ def run(
         if holder is not None:
             holder.go()
         _join(procs, workload, start)
-        elapsed = time.monotonic() - start
+        joined = time.monotonic()
     finally:
         if "handler" in _INHERITED:
             _INHERITED.pop("handler").close()
         taken = None if holder is None else holder.stop()
-    result = RunResult(elapsed, lock_taken=None if taken is None else taken - start)
+    workers = [_collect(results, i, proc.exitcode) for i, proc in enumerate(procs)]
+    ends = [w.wrote_until for w in workers]
+    # The writing time, from the start signal to the last thread's last record: closing the
+    # handlers and the processes' exit are not the handler's throughput.
+    last = joined if None in ends else max(end for end in ends if end is not None)
+    result = RunResult(last - start, lock_taken=None if taken is None else taken - start)
     if parent_counts:
         result.workers.append(WorkerResult(parent_counts, None, "", 0))
-    for i, proc in enumerate(procs):
-        result.workers.append(_collect(results, i, proc.exitcode))
+    result.workers.extend(workers)
     return result
 
 
@@ -280,7 +290,12 @@ def _collect(results: str, index: int, exitcode: int | None) -> WorkerResult:
     except FileNotFoundError:
         return WorkerResult({}, None, stderr, exitcode)
     return WorkerResult(
-        payload["counts"], payload["stats"], stderr, exitcode, payload.get("stalled", {})
+        payload["counts"],
+        payload["stats"],
+        stderr,
+        exitcode,
+        payload.get("stalled", {}),
+        payload.get("wrote_until"),
     )
 
 
