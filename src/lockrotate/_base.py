@@ -90,7 +90,13 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             lambda: not callable(self.rotator),
         )
         self._coordinator = Coordinator(
-            base, lock, policy, archive, settings.permissions, self._outages
+            base,
+            lock,
+            policy,
+            archive,
+            settings.permissions,
+            self._outages,
+            self._report_background,
         )
         self.compress = settings.compress
         self.max_age = settings.max_age

@@ -109,16 +109,17 @@ def open_companion(path: str, permissions: Permissions, mode: int, create: bool 
     return fd
 
 
-def narrow(fd: int, path: str, mode: int) -> bool:
-    """Take from the file any permission bit outside *mode*, if this process owns it; False
-    when it has wider bits that only their owner could take away."""
+def check_companion(fd: int, mode: int) -> str | None:
+    """Take from a companion file any permission bit outside *mode* when this process owns
+    it; otherwise say what is wrong with it (another user's file, or wider bits)."""
     st = os.fstat(fd)
-    if not st.st_mode & 0o777 & ~mode:
-        return True
+    wider = st.st_mode & 0o777 & ~mode
     if st.st_uid != os.geteuid():
-        return False
-    os.fchmod(fd, st.st_mode & 0o777 & mode)
-    return True
+        extra = f" and has mode {st.st_mode & 0o777:#o}" if wider else ""
+        return f"is owned by uid {st.st_uid}{extra}"
+    if wider:
+        os.fchmod(fd, st.st_mode & 0o777 & mode)
+    return None
 
 
 class AppendFile:

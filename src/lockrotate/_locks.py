@@ -19,7 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, Final, Literal
 
-from ._files import NotRegularFile, narrow, open_companion
+from ._files import NotRegularFile, check_companion, open_companion
 from ._permissions import Permissions
 
 LockBackend = Literal["flock", "filelock", "portalocker"]
@@ -73,7 +73,8 @@ class InterProcessLock(ABC):
         self.timeout = timeout
         self.permissions = permissions
         self.mode = mode
-        self.too_open = False
+        # What is wrong with the lock file as found (another user's, wider bits), if anything.
+        self.problem: str | None = None
         self._opened = False
         self._pid = -1
 
@@ -167,7 +168,7 @@ class _DescriptorLock(InterProcessLock):
 
     def _open(self) -> None:
         self._fd = open_companion(self.path, self.permissions, self.mode)
-        self.too_open = not narrow(self._fd, self.path, self.mode)
+        self.problem = check_companion(self._fd, self.mode)
 
     def _close(self) -> None:
         if self._fd >= 0:
@@ -241,7 +242,7 @@ class FileLockLock(InterProcessLock):
     def _open(self) -> None:
         fd = open_companion(self.path, self.permissions, self.mode)
         try:
-            self.too_open = not narrow(fd, self.path, self.mode)
+            self.problem = check_companion(fd, self.mode)
             writable = os.access(self.path, os.W_OK)
         finally:
             os.close(fd)

@@ -48,9 +48,9 @@ class Backoff:
     """When a failed rollover is tried again.
 
     Each failure pushes the next try further out, counted from the end of the failed attempt
-    (1 s, then 2 s: a stuck lock is tried, without waiting, every 2 s). After the lock could not be had in time, later tries do
-    not wait for it at all: they take it only if it is free, so that a lock held forever
-    costs the application one ``lock_timeout`` in all, not one per try.
+    (1 s, then every 2 s). After the lock could not be had in time, later tries do not wait
+    for it at all: they take it only if it is free, so that a lock held forever costs the
+    application one ``lock_timeout`` in all, not one per try.
     """
 
     def __init__(self) -> None:

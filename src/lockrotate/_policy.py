@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ._archive import Inventory, Scheme
-from ._files import AppendFile, Identity, open_companion
+from ._files import AppendFile, Identity, check_companion, open_companion
 from ._naming import Namer, NumberedScheme, TimedScheme, numbered_name, timed_name
 from ._outage import Outages
 from ._permissions import Permissions
@@ -117,17 +117,41 @@ class PeriodLedger:
 
     _WIDTH = 128
 
-    def __init__(self, path: str, permissions: Permissions, mode: int, signature: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        permissions: Permissions,
+        mode: int,
+        signature: str,
+        warn: Callable[[str], None],
+    ) -> None:
         self.path = path
         self.permissions = permissions
         self.mode = mode
         self.signature = signature
+        self.warn = warn
+        self._warned: str | None = None
+
+    def _open(self, create: bool) -> int:
+        fd = open_companion(self.path, self.permissions, self.mode, create)
+        try:
+            problem = check_companion(fd, self.mode)
+        except BaseException:
+            os.close(fd)
+            raise
+        if problem is not None and problem != self._warned:
+            self._warned = problem
+            self.warn(
+                f"lockrotate: the period file {self.path} {problem}: another user can date "
+                "this log's files; keep shared logs in a folder that only trusted users can write"
+            )
+        return fd
 
     def read(self) -> tuple[Identity, int, str] | None:
         """The entry, or None if there is none or it cannot be read (then the file's mtime
         decides)."""
         try:
-            fd = open_companion(self.path, self.permissions, self.mode, create=False)
+            fd = self._open(create=False)
         except OSError:
             return None
         try:
@@ -144,7 +168,7 @@ class PeriodLedger:
 
     def write(self, identity: Identity, period: int) -> None:
         line = f"{identity[0]} {identity[1]} {period} {self.signature}"
-        fd = open_companion(self.path, self.permissions, self.mode)
+        fd = self._open(create=True)
         try:
             os.pwrite(fd, line.ljust(self._WIDTH - 1).encode("ascii") + b"\n", 0)
         finally:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from ._archive import Archive, Inventory, Scheme
@@ -89,6 +90,7 @@ class Coordinator:
         archive: Archive,
         permissions: Permissions,
         outages: Outages,
+        warn: Callable[[str], None],
     ) -> None:
         self.base_path = base_path
         self.lock = lock
@@ -96,6 +98,8 @@ class Coordinator:
         self.archive = archive
         self.permissions = permissions
         self.outages = outages
+        self.warn = warn
+        self._warned: str | None = None
         self.stats = HandlerStats()
         self.backoff = Backoff()
         self.file: AppendFile | None = None
@@ -235,6 +239,13 @@ class Held:
             if isinstance(exc, LockTimeout):
                 stats.timed_out()
             raise
+        if lock.problem is not None and coordinator._warned != lock.problem:
+            coordinator._warned = lock.problem
+            coordinator.warn(
+                f"lockrotate: the lock file {lock.path} {lock.problem}: any process that can "
+                "read it can hold the log's lock; keep shared logs in a folder that only "
+                "trusted users can write"
+            )
         coordinator.holder = threading.get_ident()
         self.rollovers = stats.rollovers
         self.start = time.monotonic()

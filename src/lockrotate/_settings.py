@@ -129,7 +129,7 @@ def clock_arg(clock: object) -> Callable[[], float]:
         raise TypeError(f"clock must return a number of seconds, not {reading!r}")
     if not -_LATEST <= reading <= _LATEST:
         raise ValueError(f"clock returned {reading!r}, not seconds since the epoch")
-    return clock  # type: ignore[return-value]
+    return clock
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
             settings.permissions.for_companions(),
             settings.companion_mode(),
             f"{schedule.when}/{schedule.length}/{schedule.phase}/{'utc' if utc else 'local'}",
+            self._report_background,
         )
         policy = TimePolicy(
             settings.base_path,
