@@ -14,9 +14,9 @@ from lockrotate._files import (
     APPEND,
     AppendFile,
     NotRegularFile,
+    check_companion,
     create_new,
     identity_of,
-    narrow,
     open_companion,
     open_file,
 )
@@ -322,25 +322,25 @@ def test_create_new_refuses_an_existing_name_and_cleans_up_a_failure(
     assert not os.path.exists(path)
 
 
-def test_narrow_takes_away_only_bits_outside_the_mode(tmp_path: Path) -> None:
+def test_a_companion_of_our_own_loses_bits_outside_the_mode(tmp_path: Path) -> None:
     path = str(tmp_path / ".app.log.lock")
     Path(path).write_bytes(b"")
     os.chmod(path, 0o666)
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert narrow(fd, path, 0o660)
+        assert check_companion(fd, 0o660) is None
         assert os.stat(path).st_mode & 0o777 == 0o660
         os.chmod(path, 0o600)
-        assert narrow(fd, path, 0o660)
+        assert check_companion(fd, 0o660) is None
         assert os.stat(path).st_mode & 0o777 == 0o600
     finally:
         os.close(fd)
 
 
-def test_narrow_leaves_another_users_file_alone(
+def test_another_users_companion_is_named_and_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only the owner may take bits away: as another user, narrow reports the file as too open."""
+    """Only the owner may take bits away: as another user, the file is reported, not changed."""
     path = str(tmp_path / ".app.log.lock")
     Path(path).write_bytes(b"")
     os.chmod(path, 0o666)
@@ -348,8 +348,14 @@ def test_narrow_leaves_another_users_file_alone(
     monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert not narrow(fd, path, 0o660)
-        assert narrow(fd, path, 0o666)
+        wide = check_companion(fd, 0o660)
+        assert wide is not None
+        assert f"uid {owner}" in wide
+        assert "0o666" in wide
+        exact = check_companion(fd, 0o666)
+        assert exact is not None
+        assert f"uid {owner}" in exact
+        assert "0o666" not in exact
     finally:
         os.close(fd)
     assert os.stat(path).st_mode & 0o777 == 0o666

@@ -140,9 +140,14 @@ class Recorder:
         self.outages = Outages(lambda: self.reports.append(sys.exc_info()[1]))
 
 
-def ledger_for(base: str, signature: str = SIGNATURE) -> PeriodLedger:
+def ledger_for(
+    base: str, signature: str = SIGNATURE, warnings: list[str] | None = None
+) -> PeriodLedger:
     folder, name = os.path.split(base)
-    return PeriodLedger(os.path.join(folder, f".{name}.period"), Permissions(), 0o600, signature)
+    warn = (warnings if warnings is not None else []).append
+    return PeriodLedger(
+        os.path.join(folder, f".{name}.period"), Permissions(), 0o600, signature, warn
+    )
 
 
 def time_policy(
@@ -221,9 +226,7 @@ def test_an_undated_file_is_dated_by_its_last_write_and_recorded_under_the_lock(
     assert recorder.reports == recorder.warnings == []
 
 
-def test_an_empty_undated_file_belongs_to_the_current_period(
-    base: str, file: AppendFile
-) -> None:
+def test_an_empty_undated_file_belongs_to_the_current_period(base: str, file: AppendFile) -> None:
     os.utime(base, (T0 - 600, T0 - 600))
     policy = time_policy(base, FakeClock(T0 + 5), Recorder())
     policy.adopted(file, locked=True)
@@ -340,7 +343,9 @@ def test_a_ledger_that_cannot_be_written_is_reported_once(tmp_path: Path, file: 
         MINUTE,
         0,
         0,
-        PeriodLedger(str(tmp_path / "missing" / ".app.log.period"), Permissions(), 0o600, "x"),
+        PeriodLedger(
+            str(tmp_path / "missing" / ".app.log.period"), Permissions(), 0o600, "x", print
+        ),
         Hooks(),
         FakeClock(T0 + 5),
         recorder.outages,
@@ -386,3 +391,20 @@ def test_ledger_refuses_a_planted_fifo_without_blocking(base: str) -> None:
     with pytest.raises(OSError):
         ledger.write((1, 2), 3)
     assert time.monotonic() - start < 5
+
+
+def test_ledger_of_another_user_warns_once(base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another user could date this log's files through it: said once, and still used."""
+    warnings: list[str] = []
+    ledger = ledger_for(base, warnings=warnings)
+    ledger.write((1, 2), 3)
+    assert warnings == []
+    owner = os.stat(ledger.path).st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    for _ in range(3):
+        assert ledger.read() == ((1, 2), 3, SIGNATURE)
+    ledger.write((4, 5), 6)
+    assert ledger.read() == ((4, 5), 6, SIGNATURE)
+    assert len(warnings) == 1
+    assert ledger.path in warnings[0]
+    assert f"uid {owner}" in warnings[0]

@@ -75,6 +75,7 @@ class Rig:
     coordinator: Coordinator
     policy: FakePolicy
     reports: list[BaseException | None]
+    warnings: list[str]
 
 
 def make_rig(base: str, timeout: float = 5.0) -> Rig:
@@ -93,8 +94,9 @@ def make_rig(base: str, timeout: float = 5.0) -> Rig:
         lambda: False,
     )
     lock = make_lock("flock", os.path.join(os.path.dirname(base), ".app.log.lock"), timeout)
-    coordinator = Coordinator(base, lock, policy, archive, Permissions(), outages)
-    return Rig(coordinator, policy, reports)
+    warnings: list[str] = []
+    coordinator = Coordinator(base, lock, policy, archive, Permissions(), outages, warnings.append)
+    return Rig(coordinator, policy, reports, warnings)
 
 
 @pytest.fixture
@@ -281,6 +283,20 @@ def test_dating_goes_on_without_the_lock_when_it_cannot_be_had(base: str) -> Non
         rig.coordinator.close()
 
 
+def test_a_lock_file_of_another_user_warns_once(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock_path = rig.coordinator.lock.path
+    os.close(os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o644))
+    owner = os.stat(lock_path).st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    for _ in range(3):
+        with rig.coordinator.held():
+            pass
+    assert len(rig.warnings) == 1
+    assert lock_path in rig.warnings[0]
+    assert f"uid {owner}" in rig.warnings[0]
+    assert rig.coordinator.stats.lock_acquisitions == 3
+
+
 # The lock: threads, deadline, fork ---------------------------------------------------------
 
 
@@ -343,6 +359,14 @@ def test_a_held_mutex_alone_times_out_at_the_deadline(base: str) -> None:
             pass
         assert time.monotonic() - start >= timeout * 0.95
         assert coordinator.stats.lock_timeouts == 1
+        # Marked stuck by the caller: a busy mutex does not make the next try wait either.
+        coordinator.lock.timeout = timeout = 2.0
+        coordinator.backoff.failed(lock=True)
+        start = time.monotonic()
+        with pytest.raises(LockTimeout), coordinator.held():
+            pass
+        assert time.monotonic() - start < timeout / 4
+        assert coordinator.stats.lock_timeouts == 2
     finally:
         coordinator.mutex.release()
         coordinator.close()
