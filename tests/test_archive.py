@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_in_child
@@ -238,6 +238,7 @@ def make_entries(items: list[tuple[int, float, bool, bool]]) -> list[Entry]:
     return entries
 
 
+@settings(max_examples=300, deadline=None)  # a loaded machine must not fail it on time
 @given(
     sizes_and_times,
     st.integers(0, 10),
