@@ -645,78 +645,114 @@ def test_unreadable_period_file_does_not_stop_the_rollover(
 # 13. Processes configured differently for one file -----------------------------------------
 
 
-def _mismatch_writer(
-    path: str, options: dict[str, Any], tz: str | None, writer: str, out: str
+def _timed_writer(
+    path: str,
+    options: dict[str, Any],
+    tz: str | None,
+    times: tuple[float, float, float],
+    writer: str,
+    out: str,
+    parity: int | None = None,
 ) -> None:
+    """Build a timed handler at ``times[0]``, log from ``times[1]`` until ``times[2]``, and
+    note each record's creation time, taken just before it is logged. With *parity*, log
+    only in the seconds whose number has that parity. A handler that refuses its
+    configuration (``ValueError``) logs nothing, and says why."""
     if tz is not None:
         os.environ["TZ"] = tz
         time.tzset()
-    handler = lockrotate.TimedRotatingFileHandler(path, **options)
+    build_at, log_from, until = times
+    time.sleep(max(0.0, build_at - time.time()))
+    try:
+        handler = lockrotate.TimedRotatingFileHandler(path, **options)
+    except ValueError as exc:
+        write_json(out, {"built": time.time(), "created": [], "refused": str(exc)})
+        return
+    built = time.time()
     logger = logger_for(handler, writer)
-    seq = 0
-    deadline = time.monotonic() + 3.5
-    while time.monotonic() < deadline:
-        logger.info(record_text(writer, seq))
-        seq += 1
+    time.sleep(max(0.0, log_from - time.time()))
+    created = []
+    while (now := time.time()) < until:
+        if parity is not None and int(now) % 2 != parity:
+            time.sleep(0.01)
+            continue
+        created.append(now)
+        logger.info(record_text(writer, len(created) - 1))
         time.sleep(0.01)
     handler.close()
-    write_json(out, seq)
+    write_json(out, {"built": built, "created": created, "refused": None})
 
 
-MISMATCHES = {
-    "when S and M": [({"when": "S"}, None), ({"when": "M"}, None)],
-    "utc and local": [({"when": "S", "utc": True}, "EST5EDT"), ({"when": "S"}, "EST5EDT")],
-    "intervals 1 and 2": [
+def run_timed_writers(
+    tmp_path: Path,
+    folder: Path,
+    plans: dict[str, tuple[dict[str, Any], str | None, tuple[float, float, float]]],
+    alternate: bool = False,
+) -> dict[str, Any]:
+    """One forked process per plan; with *alternate*, the i-th logs only in seconds of
+    parity i % 2, so that each rollover is done by a known process."""
+    pids = []
+    outs = {w: str(tmp_path / f"{folder.name}-{w}.json") for w in plans}
+    path = str(folder / "app.log")
+    for index, (writer, (options, tz, times)) in enumerate(plans.items()):
+        parity = index % 2 if alternate else None
+        body = functools.partial(
+            _timed_writer, path, options, tz, times, writer, outs[writer], parity
+        )
+        pids.append(fork_child(body))
+    assert [wait_child(pid) for pid in pids] == [0] * len(plans)
+    return {w: read_json(outs[w]) for w in plans}
+
+
+MISMATCHES: dict[str, tuple[tuple[dict[str, Any], str | None], ...]] = {
+    "when S and M": (({"when": "S"}, None), ({"when": "M"}, None)),
+    "interval 2 and 1 with maxBytes": (
         ({"when": "S", "interval": 2}, None),
         ({"when": "S", "maxBytes": 3000}, None),
-    ],
+    ),
+    "utc and local, backupCount 3": (
+        ({"when": "S", "utc": True, "backupCount": 3}, "JST-9"),
+        ({"when": "S", "backupCount": 3}, "JST-9"),
+    ),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("configs", MISMATCHES.values(), ids=MISMATCHES.keys())
 def test_mismatched_configurations_lose_and_overwrite_nothing(
-    tmp_path: Path, configs: list[tuple[dict[str, Any], str | None]]
+    tmp_path: Path, configs: tuple[tuple[dict[str, Any], str | None], ...]
 ) -> None:
     """A rolling deploy: two processes name one file with different ``when`` or ``utc``.
-    Whatever the handlers decide, every record must be kept once and whole (``backupCount``
-    is 0: nothing may be deleted, so an overwritten file shows as lost records)."""
+    Whatever the handlers decide (refuse, or one setting wins), every record logged must be
+    kept once and whole; an overwritten file would show as lost records. The two take turns
+    second by second, so that both perform rollovers (else whoever is faster does them all).
+
+    With ``backupCount=3`` retention may drop old records, never recent ones: the writers
+    stop half a second into second E, so the base file holds second E and the three newest
+    rotated files seconds E-3 to E-1; a record created from E-3 on (plus 0.25 s for records
+    on their way across that boundary) must be there. Today each process sorts the other's
+    labels (UTC against Tokyo time) as if they were its own, and deletes the newest."""
     folder = tmp_path / "logs"
     folder.mkdir()
-    path = str(folder / "app.log")
-    pids = []
-    for index, (options, tz) in enumerate(configs):
-        out = str(tmp_path / f"w{index}.json")
-        pids.append(
-            fork_child(functools.partial(_mismatch_writer, path, options, tz, f"w{index}", out))
-        )
-    assert [wait_child(pid) for pid in pids] == [0] * len(configs)
-    expected = {f"w{i}": read_json(str(tmp_path / f"w{i}.json")) for i in range(len(configs))}
+    now = time.time()
+    until = int(now) + 4.5
+    plans = {f"w{i}": (options, tz, (now, now, until)) for i, (options, tz) in enumerate(configs)}
+    done = run_timed_writers(tmp_path, folder, plans, alternate=True)
+    expected = {w: len(done[w]["created"]) for w in plans}
+    assert sum(expected.values()) > 0, done
+    keep = max(options.get("backupCount", 0) for options, _ in configs)
+    recent = int(until) - keep + 0.25 if keep else float("-inf")
+    must_keep = {(w, seq) for w in plans for seq, t in enumerate(done[w]["created"]) if t >= recent}
     report = verify(log_files(str(folder), "app.log"), expected)
-    assert report.ok, report.examples
-    assert report.found == report.expected > 0
+    assert (report.duplicated, report.torn, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
+    found = {r for f in log_files(str(folder), "app.log") for r in records_in(f)}
+    lost = sorted(must_keep - found)
+    assert lost == [], (len(lost), lost[:5], sorted(os.listdir(folder)))
+    if not keep:
+        assert report.ok and report.found == report.expected, report.examples
 
 
 # 17. A brand-new timed log started across a boundary ----------------------------------------
-
-
-def _boundary_writer(
-    path: str, build_at: float, log_from: float, until: float, writer: str, out: str
-) -> None:
-    """Build the handler at *build_at*, log from *log_from* to *until*; note each record's
-    creation time, taken just before it is logged."""
-    time.sleep(max(0.0, build_at - time.time()))
-    handler = lockrotate.TimedRotatingFileHandler(path, when="S")
-    built = time.time()
-    logger = logger_for(handler, writer)
-    time.sleep(max(0.0, log_from - time.time()))
-    created = []
-    while (now := time.time()) < until:
-        created.append(now)
-        logger.info(record_text(writer, len(created) - 1))
-        time.sleep(0.01)
-    handler.close()
-    write_json(out, {"built": built, "created": created})
 
 
 @pytest.mark.slow
@@ -725,29 +761,23 @@ def test_new_timed_log_started_across_a_boundary_misfiles_nothing(tmp_path: Path
     builds it early in X+1 and logs at once; A logs from a moment later. Today A renames
     the file under label X although it holds B's lines of second X+1."""
     on_the_way = 0.25
-    for _attempt in range(3):
-        folder = tmp_path / f"logs{_attempt}"
+    for attempt in range(3):
+        folder = tmp_path / f"logs{attempt}"
         folder.mkdir()
-        path = str(folder / "app.log")
         boundary = float(int(time.time()) + 2)
-        plan = {
-            "a": (boundary - 0.15, boundary + 0.3, boundary + 2.5),
-            "b": (boundary + 0.05, boundary + 0.05, boundary + 2.5),
+        end = boundary + 2.5
+        plans: dict[str, tuple[dict[str, Any], str | None, tuple[float, float, float]]] = {
+            "a": ({"when": "S"}, None, (boundary - 0.15, boundary + 0.3, end)),
+            "b": ({"when": "S"}, None, (boundary + 0.05, boundary + 0.05, end)),
         }
-        outs = {w: str(tmp_path / f"{w}{_attempt}.json") for w in plan}
-        pids = [
-            fork_child(functools.partial(_boundary_writer, path, *plan[w], w, outs[w]))
-            for w in plan
-        ]
-        assert [wait_child(pid) for pid in pids] == [0, 0]
-        done = {w: read_json(outs[w]) for w in plan}
+        done = run_timed_writers(tmp_path, folder, plans)
         # The scenario needs A built in second X and B in X+1: retry if the machine slipped.
         if done["a"]["built"] < boundary <= done["b"]["built"]:
             break
     else:
         pytest.fail("could not build the two handlers on either side of a boundary")
-    expected = {w: len(done[w]["created"]) for w in plan}
-    created = {(w, seq): t for w in plan for seq, t in enumerate(done[w]["created"])}
+    expected = {w: len(done[w]["created"]) for w in plans}
+    created = {(w, seq): t for w in plans for seq, t in enumerate(done[w]["created"])}
     files = log_files(str(folder), "app.log")
     report = verify(files, expected)
     assert report.ok, report.examples

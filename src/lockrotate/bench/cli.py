@@ -17,15 +17,14 @@ import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from . import EXIT_USAGE
 from .contenders import CONTENDERS, Rotation, default_names
 from .workload import START_METHODS
 
+# The session (and what it imports) is loaded only to run a bench, not in every spawned
+# worker, which re-imports this module as its __main__.
 if TYPE_CHECKING:
     from .session import Options
-
-# As session.EXIT_USAGE: the session (and what it imports) is loaded only to run a bench,
-# not in every spawned worker, which re-imports this module as its __main__.
-EXIT_USAGE = 2
 
 BENCH_ABOUT = """\
 Race logging handlers on the same workload, from real processes, and verify every record.

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from .. import __version__
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .contenders import CONTENDERS, Rotation, Unavailable
 from .report import Document, Progress, consoles, failures, remarks, show, write_chart
 from .runner import Measurement, measure, rows, wide_spreads
 from .workload import HandlerFactory, Workload
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # A writer still in emit() this long after its deadline has stalled: three times lockrotate's
 # default lock timeout, so a writer that waited for the lock and gave up is not taken for one.
 STALL_GRACE = 3.0
