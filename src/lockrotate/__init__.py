@@ -1,6 +1,7 @@
 """Rotating log handlers that many processes can share without losing a line."""
 
-from ._locks import BACKENDS, DEFAULT_BACKEND, LockTimeout
+from ._compress import Format
+from ._locks import BACKENDS, DEFAULT_BACKEND, LockBackend, LockTimeout
 from ._stats import HandlerStats
 from .handlers import RotatingFileHandler, TimedRotatingFileHandler
 
@@ -9,7 +10,9 @@ __version__ = "0.1.0"
 __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
+    "Format",
     "HandlerStats",
+    "LockBackend",
     "LockTimeout",
     "RotatingFileHandler",
     "TimedRotatingFileHandler",

@@ -125,13 +125,13 @@ class Inventory:
                 scratch.append(Scratch(os.path.join(folder, name), m[1], int(m[2])))
                 continue
             for extension in (*[e for e in extensions if e], ""):
-                plain_name, packed = bare(name, extension)
-                if packed != bool(extension):
+                plain_name, compressed = bare(name, extension)
+                if compressed != bool(extension):
                     continue
                 parsed = scheme.parse(plain_name)
                 if parsed is not None:
                     orders[parsed[1]] = parsed[0]
-                    copies[parsed[1], packed] = os.path.join(folder, name)
+                    copies[parsed[1], compressed] = os.path.join(folder, name)
                     break
         entries = []
         for slot, order in orders.items():

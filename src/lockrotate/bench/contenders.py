@@ -14,7 +14,7 @@ import logging.handlers
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import RotatingFileHandler, TimedRotatingFileHandler
+from .. import LockBackend, RotatingFileHandler, TimedRotatingFileHandler
 from .workload import HandlerFactory
 
 
@@ -67,7 +67,7 @@ def _needs_time(rotation: Rotation) -> str:
     return rotation.when
 
 
-def _lockrotate(lock: str, strict: bool) -> Callable[[Rotation], HandlerFactory]:
+def _lockrotate(lock: LockBackend, strict: bool) -> Callable[[Rotation], HandlerFactory]:
     def build(rotation: Rotation) -> HandlerFactory:
         if lock != "flock":
             _needs(lock, f"lockrotate[{lock}]")
