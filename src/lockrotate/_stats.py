@@ -39,11 +39,8 @@ class HandlerStats:
             self.lock_timeouts += 1
 
     def record_lock(self, waited: float, held: float, rotated: bool) -> None:
-        """One hold of the lock, by an emitting thread or the compressor thread."""
-        with self._mutex:
-            self._record_lock(waited, held, rotated)
-
-    def _record_lock(self, waited: float, held: float, rotated: bool) -> None:
+        """One hold of the lock, by an emitting thread or the compressor thread: called with
+        the handler's lock mutex held, which keeps the two apart."""
         self.lock_acquisitions += 1
         self.lock_wait_total += waited
         self.lock_wait_max = max(self.lock_wait_max, waited)
