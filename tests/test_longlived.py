@@ -735,7 +735,7 @@ def test_mismatched_configurations_lose_and_overwrite_nothing(
     folder = tmp_path / "logs"
     folder.mkdir()
     now = time.time()
-    until = int(now) + 4.5
+    until = int(now) + 6.5
     plans = {f"w{i}": (options, tz, (now, now, until)) for i, (options, tz) in enumerate(configs)}
     done = run_timed_writers(tmp_path, folder, plans, alternate=True)
     expected = {w: len(done[w]["created"]) for w in plans}
