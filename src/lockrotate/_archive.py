@@ -91,6 +91,9 @@ class Entry:
 class Scheme(Protocol):
     """A log's naming scheme, as the inventory needs it."""
 
+    #: Whether retention orders rotated files by their last write rather than by name.
+    by_write_time: bool
+
     def parse(self, name: str) -> tuple[tuple[float, int], int | str] | None:
         """For a rotated name of this log (without compression extension): its order
         (oldest first) and its slot (backup index, or label and counter); else None."""
@@ -109,6 +112,7 @@ class Inventory:
     entries: list[Entry]
     scratch: list[Scratch]
     extensions: tuple[str, ...]
+    by_write_time: bool
 
     @classmethod
     def scan(
@@ -140,7 +144,16 @@ class Inventory:
             if plain is not None or packed is not None:
                 entries.append(Entry(order, slot, plain, packed))
         entries.sort(key=lambda entry: entry.order)
-        return cls(entries, scratch, tuple(extensions))
+        return cls(entries, scratch, tuple(extensions), scheme.by_write_time)
+
+    def by_age(self) -> list[Entry]:
+        """Entries in the order retention removes them, oldest first. Numbered names are
+        their own order (each rollover shifts them). Dated ones are ordered by their last
+        write, then by name: a label can mislead, since a process configured with another
+        time zone or ``when`` for the same log writes labels this scheme reads otherwise."""
+        if not self.by_write_time:
+            return list(self.entries)
+        return sorted(self.entries, key=lambda entry: (entry.mtime, entry.order))
 
     def waiting(self) -> list[Entry]:
         """Entries with no compressed copy: what compression still has to do."""
@@ -274,7 +287,7 @@ def tidy(
         with contextlib.suppress(FileNotFoundError):
             trash.discard(path)
     doomed = expired(
-        inventory.entries,
+        inventory.by_age(),
         retention.keep,
         retention.max_age,
         retention.max_total_bytes,

@@ -135,6 +135,8 @@ def timed_label(
 class NumberedScheme:
     """``app.log.1`` (newest) to ``app.log.<limit>``, or what ``namer`` makes of them."""
 
+    by_write_time = False
+
     def __init__(self, base_path: str, limit: int, namer: Namer | None) -> None:
         self.base_name = os.path.basename(base_path)
         self.limit = limit
@@ -159,6 +161,8 @@ class NumberedScheme:
 class TimedScheme:
     """``app.log.<label>`` and ``app.log.<label>.<counter>``, where the label must read back
     as a real date in the schedule's ``suffix``; or what ``namer`` makes of them."""
+
+    by_write_time = True
 
     def __init__(self, base_path: str, schedule: TimeSchedule, namer: Namer | None) -> None:
         self.base_name = os.path.basename(base_path)
