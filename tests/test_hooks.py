@@ -1,0 +1,207 @@
+"""The stdlib's hooks and attributes as users touch them after construction: an overridden
+``shouldRollover``/``doRollover``, ``suffix`` set later, a pickled ``LockTimeout``, logging
+through a closed handler, and strict mode with a lock file it may not use."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import pwd
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import lockrotate
+from conftest import FakeClock, run_in_child
+
+T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+
+
+def emit(handler: logging.Handler, *messages: str) -> None:
+    for message in messages:
+        handler.emit(logging.makeLogRecord({"msg": message}))
+
+
+def lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def test_an_overridden_should_rollover_decides_for_emit(tmp_path: Path) -> None:
+    """Roll before every record whose message says so; the protocol still renames once."""
+
+    class OnMarker(lockrotate.RotatingFileHandler):
+        def shouldRollover(self, record: logging.LogRecord | None) -> bool:
+            return record is not None and record.getMessage().startswith("ROLL")
+
+    base = str(tmp_path / "app.log")
+    handler = OnMarker(base, maxBytes=10**9, backupCount=5)
+    emit(handler, "a", "b", "ROLL c", "d", "ROLL e")
+    handler.close()
+    assert lines(base) == ["ROLL e"]
+    assert lines(base + ".1") == ["ROLL c", "d"]
+    assert lines(base + ".2") == ["a", "b"]
+    assert handler.stats.rollovers == 2
+
+
+def test_an_overridden_do_rollover_runs_when_a_rollover_is_due(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    class Counting(lockrotate.RotatingFileHandler):
+        def doRollover(self) -> None:
+            calls.append(os.path.getsize(self.baseFilename))
+            super().doRollover()
+
+    base = str(tmp_path / "app.log")
+    handler = Counting(base, maxBytes=25, backupCount=5)
+    emit(handler, *(f"record {n:03d}" for n in range(6)))  # 11 bytes each: 2 per file
+    handler.close()
+    assert calls == [22, 22]
+    assert [lines(base + ".2"), lines(base + ".1"), lines(base)] == [
+        ["record 000", "record 001"],
+        ["record 002", "record 003"],
+        ["record 004", "record 005"],
+    ]
+
+
+def test_an_overridden_do_rollover_in_strict_mode_does_not_deadlock(tmp_path: Path) -> None:
+    class Counting(lockrotate.RotatingFileHandler):
+        rolled = 0
+
+        def doRollover(self) -> None:
+            self.rolled += 1
+            super().doRollover()
+
+    base = str(tmp_path / "app.log")
+    handler = Counting(base, maxBytes=25, backupCount=5, lock_every_write=True, lock_timeout=2)
+    start = time.monotonic()
+    emit(handler, *(f"record {n:03d}" for n in range(4)))
+    handler.close()
+    assert time.monotonic() - start < 2  # no wait for our own lock
+    assert handler.rolled == 1
+    assert lines(base + ".1") == ["record 000", "record 001"]
+
+
+def test_suffix_set_after_construction_names_and_retains(tmp_path: Path) -> None:
+    """As stdlib users do: ``handler.suffix = ...`` (with or without ``extMatch``)."""
+    clock = FakeClock(T0)
+    base = str(tmp_path / "app.log")
+    handler = lockrotate.TimedRotatingFileHandler(
+        base, when="S", backupCount=3, utc=True, clock=clock
+    )
+    handler.suffix = "%Y%m%d-%H%M%S"
+    handler.extMatch = re.compile(r"^\d{8}-\d{6}$")
+    for step in range(6):
+        emit(handler, f"second {step}")
+        clock.now += 1
+    emit(handler, "last")
+    handler.close()
+    rotated = sorted(name for name in os.listdir(tmp_path) if name.startswith("app.log."))
+    labels = [time.strftime("%Y%m%d-%H%M%S", time.gmtime(T0 + s)) for s in range(3, 6)]
+    assert rotated == [f"app.log.{label}" for label in labels]  # retention kept the newest 3
+    assert [lines(str(tmp_path / name)) for name in rotated] == [
+        ["second 3"],
+        ["second 4"],
+        ["second 5"],
+    ]
+    assert handler.extMatch.fullmatch(labels[0])
+
+
+@pytest.mark.parametrize("suffix", ["%a", "%Y-%b", "%s", "a/b%Y", "%"])
+def test_a_suffix_that_cannot_be_read_back_is_refused(tmp_path: Path, suffix: str) -> None:
+    handler = lockrotate.TimedRotatingFileHandler(str(tmp_path / "app.log"), when="D")
+    with pytest.raises(ValueError, match="suffix"):
+        handler.suffix = suffix
+    handler.close()
+
+
+def test_lock_timeout_pickles() -> None:
+    error = lockrotate.LockTimeout("/logs/.app.log.lock", 2.5)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is lockrotate.LockTimeout
+    assert (copy.path, copy.timeout, str(copy)) == (error.path, error.timeout, str(error))
+
+
+def test_a_record_after_close_is_appended_and_no_descriptor_kept(tmp_path: Path) -> None:
+    base = str(tmp_path / "app.log")
+    before = len(os.listdir("/proc/self/fd"))
+    handler = lockrotate.RotatingFileHandler(base, maxBytes=20, backupCount=2)
+    emit(handler, "first")
+    handler.close()
+    emit(handler, "after close, long enough to pass maxBytes", "and again")
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert lines(base) == ["first", "after close, long enough to pass maxBytes", "and again"]
+    assert not os.path.exists(base + ".1")  # a closed handler never rolls over
+
+
+@pytest.fixture
+def shared_folder() -> Iterator[Path]:
+    """A folder every user can reach and write (pytest's own is root's alone)."""
+    if os.geteuid() != 0:
+        pytest.fail("this test runs a child as another user, which needs root (CI runs as root)")
+    folder = Path(tempfile.mkdtemp(prefix="lockrotate-shared-"))
+    os.chmod(folder, 0o777)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def _strict_child(base: str, records: int, uid: int) -> int:
+    """As *uid*: strict mode where the lock file belongs to root with mode 0600."""
+    failures: list[object] = []
+
+    class Counting(lockrotate.RotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:
+            failures.append(record)
+
+    os.setgid(uid)
+    os.setuid(uid)
+    handler = Counting(base, maxBytes=10**6, backupCount=2, lock_every_write=True)
+    emit(handler, *(f"record {n}" for n in range(records)))
+    handler.close()
+    return 10 + len(failures)
+
+
+def test_strict_mode_with_an_unusable_lock_writes_everything_and_reports_once(
+    shared_folder: Path,
+) -> None:
+    nobody = pwd.getpwnam("nobody").pw_uid
+    folder = shared_folder
+    base = str(folder / "app.log")
+    lock = folder / ".app.log.lock"
+    lock.touch(mode=0o600)
+    os.chmod(lock, 0o600)
+    assert run_in_child(lambda: _strict_child(base, 100, nobody)) == 11  # one report
+    assert lines(base) == [f"record {n}" for n in range(100)]
+
+
+def _readonly_child(base: str, uid: int) -> int:
+    os.setgid(uid)
+    os.setuid(uid)
+    handler = lockrotate.RotatingFileHandler(base, maxBytes=30, backupCount=5)
+    emit(handler, *(f"record {n:02d}" for n in range(9)))  # 10 bytes each: 3 per file
+    handler.close()
+    return handler.stats.rollovers
+
+
+def test_a_read_only_lock_file_of_another_user_still_rotates(shared_folder: Path) -> None:
+    """``flock`` needs only read access: another user's 0644 lock file is opened read-only."""
+    nobody = pwd.getpwnam("nobody").pw_uid
+    folder = shared_folder
+    base = str(folder / "app.log")
+    lock = folder / ".app.log.lock"
+    lock.touch()
+    os.chmod(lock, 0o644)
+    assert run_in_child(lambda: _readonly_child(base, nobody)) == 2
+    assert [lines(base + ".2"), lines(base + ".1"), lines(base)] == [
+        ["record 00", "record 01", "record 02"],
+        ["record 03", "record 04", "record 05"],
+        ["record 06", "record 07", "record 08"],
+    ]
