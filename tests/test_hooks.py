@@ -205,3 +205,25 @@ def test_a_read_only_lock_file_of_another_user_still_rotates(shared_folder: Path
         ["record 03", "record 04", "record 05"],
         ["record 06", "record 07", "record 08"],
     ]
+
+
+@pytest.mark.parametrize("delay", [True, False])
+def test_strict_timed_handler_dates_its_first_file_under_its_own_hold(
+    tmp_path: Path, delay: bool
+) -> None:
+    """The first file is opened (and dated) while strict mode already holds the lock."""
+    failures: list[logging.LogRecord] = []
+
+    class Counting(lockrotate.TimedRotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:
+            failures.append(record)
+
+    base = str(tmp_path / "app.log")
+    handler = Counting(base, when="H", lock_every_write=True, lock_timeout=1.0, delay=delay)
+    start = time.monotonic()
+    emit(handler, "one", "two")
+    handler.close()
+    assert time.monotonic() - start < 0.5
+    assert failures == []
+    assert lines(base) == ["one", "two"]
+    assert handler.stats.lock_timeouts == 0

@@ -198,6 +198,7 @@ class Coordinator:
     def _date(self, file: AppendFile, locked: bool) -> None:
         """Learn the new file's state; date it under the lock if nobody has yet."""
         policy = self.policy
+        locked = locked or self.reentered()  # strict mode opens the file with the lock held
         if locked or not self.backoff.ready() or not policy.wants_lock_to_adopt(file):
             policy.adopted(file, locked)
             return
