@@ -13,6 +13,8 @@ import argparse
 import concurrent.futures
 import logging
 import multiprocessing
+import os
+import tempfile
 import time
 from collections.abc import Iterable
 
@@ -85,11 +87,14 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--log", default="app.log")
+    parser.add_argument("--log", help="the log file (default: app.log in a new temporary folder)")
     parser.add_argument("--pool", choices=("pool", "executor"), default="pool")
     parser.add_argument("--start", choices=("spawn", "fork", "forkserver"), default="spawn")
     parser.add_argument("--build", choices=("worker", "parent"), default="worker")
     args = parser.parse_args()
+    if args.log is None:
+        args.log = os.path.join(tempfile.mkdtemp(prefix="lockrotate-example-"), "app.log")
+        print(f"logging to {args.log}")
     done = run(args.log, args.pool, args.start, args.build)
     print(f"{len(done)} tasks, {sum(done.values())} records")
 

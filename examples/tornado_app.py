@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 
 import tornado.httpserver
 import tornado.ioloop
@@ -56,11 +57,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--procs", type=int, default=2)
-    parser.add_argument("--log", default="app.log")
+    parser.add_argument("--log", help="the log file (default: app.log in a new temporary folder)")
     parser.add_argument("--build", choices=("before", "after"), default="after")
     parser.add_argument("--kind", choices=("timed", "size"), default="timed")
     parser.add_argument("--max-bytes", type=int, default=20000)
     args = parser.parse_args()
+    if args.log is None:
+        args.log = os.path.join(tempfile.mkdtemp(prefix="lockrotate-example-"), "app.log")
+        print(f"logging to {args.log}")
 
     # Bind before forking: the children share the listening socket.
     sockets = tornado.netutil.bind_sockets(args.port, address="127.0.0.1")
