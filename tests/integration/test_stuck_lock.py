@@ -41,8 +41,9 @@ def test_lock_held_forever(folder: str, scratch: str) -> None:
             stuck_files = len(os.listdir(folder))
         finally:
             holder.stop()
-        # A writer whose rollover failed tries again a second later.
-        time.sleep(1.2)
+        # A writer whose rollover failed tries again after a pause that doubles from 1 s
+        # to at most 2 s: the next try, once the holder is gone, finds the lock free.
+        time.sleep(2.2)
         fleet.log("free", 200)
         fleet.close()
         errors = fleet.errors()
