@@ -9,6 +9,7 @@ write all of it before the process exits.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import sys
@@ -36,7 +37,7 @@ def example_module() -> object:
     return module
 
 
-def targets() -> dict[str, Callable[[str], lockrotate.RotatingFileHandler]]:
+def targets() -> dict[str, Callable[[str], logging.Handler]]:
     return {
         "timed": lambda path: lockrotate.TimedRotatingFileHandler(path, when="S", maxBytes=20000),
         "size": lambda path: lockrotate.RotatingFileHandler(
