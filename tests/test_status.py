@@ -227,6 +227,23 @@ def test_proc_locks_lines_are_matched_by_device_and_inode() -> None:
     assert [line.pid for line in waiters] == [1235]
 
 
+def test_a_line_with_another_device_counts_when_the_process_has_the_file_open(log: str) -> None:
+    """btrfs subvolumes and overlays show another device in /proc/locks than stat does."""
+    lock_file = lockrotate.RotatingFileHandler(log, delay=True).lock_file
+    holder = Child(HOLD, lock_file, "60")
+    try:
+        assert holder.ready() == "locked\n"
+        st = os.stat(lock_file)
+        text = (
+            f"1: FLOCK  ADVISORY  WRITE {holder.pid} ff:ff:{st.st_ino} 0 EOF\n"
+            f"2: FLOCK  ADVISORY  WRITE {os.getpid()} ff:fe:{st.st_ino} 0 EOF\n"
+        )
+        holders, waiters = status.lock_users(text, (st.st_dev, st.st_ino))
+    finally:
+        holder.stop()
+    assert [line.pid for line in holders] == [holder.pid] and waiters == []
+
+
 # Rotated files ----------------------------------------------------------------------------
 
 
