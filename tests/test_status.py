@@ -165,8 +165,10 @@ def test_holder_and_waiter_are_shown_and_a_long_hold_needs_a_person(
         assert kinds(document) == ["stuck_lock"]
         lock = document["lock"]
         assert [p["pid"] for p in lock["holders"]] == [holder.pid]
-        assert "import fcntl" in lock["holders"][0]["command"]
-        assert lock_file in lock["holders"][0]["command"]
+        assert lock["holders"][0]["argv"] == [sys.executable, "-c", HOLD, lock_file, "60"]
+        assert lock["holders"][0]["command"].startswith(f"{sys.executable} -c 'import fcntl")
+        assert "\n" not in lock["holders"][0]["command"]
+        assert lock["waiters"][0]["argv"] == [sys.executable, "-c", WAIT, lock_file]
         assert [p["pid"] for p in lock["waiters"]] == [waiter.pid]
         assert lock["stuck"] is True
         assert lock["watched_seconds"] >= 0.5

@@ -474,14 +474,26 @@ def lock_users(text: str, identity: Identity) -> tuple[list[LockLine], list[Lock
     return [ln for ln in mine if not ln.waiting], [ln for ln in mine if ln.waiting]
 
 
-def _cmdline(pid: int) -> str | None:
+_COMMAND_WIDTH = 160
+
+
+def _argv(pid: int) -> list[str] | None:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             raw = f.read()
     except OSError:
         return None
     args = [os.fsdecode(arg) for arg in raw.split(b"\0") if arg]
-    return shlex.join(args) if args else None
+    return args or None
+
+
+def _command(argv: list[str] | None) -> str | None:
+    """The command line on one line (a ``-c`` script's newlines shown as ``\\n``), cut to a
+    readable width."""
+    if argv is None:
+        return None
+    text = shlex.join(argv).replace("\n", "\\n")
+    return text if len(text) <= _COMMAND_WIDTH else text[: _COMMAND_WIDTH - 3] + "..."
 
 
 def _started(pid: int) -> float | None:
@@ -498,9 +510,11 @@ def _started(pid: int) -> float | None:
 
 
 def _process(line: LockLine) -> dict[str, Any]:
+    argv = _argv(line.pid)
     return {
         "pid": line.pid,
-        "command": _cmdline(line.pid),
+        "command": _command(argv),
+        "argv": argv,
         "started_at": _started(line.pid),
         "lock_type": line.kind,
     }
@@ -799,9 +813,9 @@ def show(report: Report, plain: bool) -> None:
 
     console.print(summary(report), style="bold red" if report.problems else "bold green")
     for p in report.problems:
-        console.print(f"  {p['message']}", style="red", highlight=False, soft_wrap=True)
+        console.print(f"  problem: {p['message']}", style="red", highlight=False, soft_wrap=True)
     for n in report.notes:
-        console.print(f"  {n['message']}", style="yellow", highlight=False, soft_wrap=True)
+        console.print(f"  note: {n['message']}", style="yellow", highlight=False, soft_wrap=True)
     facts = Table(show_header=False, box=None)
     facts.add_column(style="bold")
     facts.add_column()
