@@ -359,7 +359,8 @@ def _entry_notes(report: Report) -> None:
         report.note(
             "side_by_side",
             "a plain and a compressed file share a name but not an mtime: lockrotate did not "
-            "make one from the other and leaves both to retention",
+            "make one from the other and leaves both to retention (often a process configured "
+            "without compress, or with another format, rotates this log too)",
         )
 
 
