@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--when",
         type=_when,
-        help="the timed log's when (its dated names only); default: numbered names and the "
-        "S, M, H and D label formats",
+        help="the timed log's when: only its label format makes dated names (default: the "
+        "S, M, H and D formats); numbered names always count",
     )
     parser.add_argument("--utc", action="store_true", help="dated names are in UTC")
     parser.add_argument(
