@@ -4,6 +4,7 @@ through a closed handler, and strict mode with a lock file it may not use."""
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import pickle
@@ -227,3 +228,31 @@ def test_strict_timed_handler_dates_its_first_file_under_its_own_hold(
     assert failures == []
     assert lines(base) == ["one", "two"]
     assert handler.stats.lock_timeouts == 0
+
+
+def test_processes_with_and_without_compression_shift_every_copy(tmp_path: Path) -> None:
+    """A rolling deploy turns compression on: the process without ``compress`` shifts the
+    ``.gz`` copies along with the plain ones, so no backup is left behind or overwritten."""
+    base = str(tmp_path / "app.log")
+    packing = lockrotate.RotatingFileHandler(
+        base, maxBytes=30, backupCount=6, compress="gzip", check_interval=0
+    )
+    plain = lockrotate.RotatingFileHandler(base, maxBytes=30, backupCount=6, check_interval=0)
+    emit(packing, "record 00", "record 01", "record 02", "record 03")  # one rollover
+    deadline = time.monotonic() + 30
+    while not os.path.exists(base + ".1.gz") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(base + ".1.gz")
+    emit(plain, *(f"record {n:02d}" for n in range(4, 10)))  # two more, by the other process
+    packing.close()
+    plain.close()
+    names = sorted(os.listdir(tmp_path))
+    assert names == [".app.log.lock", "app.log", "app.log.1", "app.log.2", "app.log.3.gz"]
+    with gzip.open(base + ".3.gz", "rt", encoding="utf-8") as f:
+        oldest = f.read().splitlines()
+    assert oldest == ["record 00", "record 01", "record 02"]
+    assert [lines(base + ".2"), lines(base + ".1"), lines(base)] == [
+        ["record 03", "record 04", "record 05"],
+        ["record 06", "record 07", "record 08"],
+        ["record 09"],
+    ]

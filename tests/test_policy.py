@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -94,12 +94,22 @@ def plant(folder: Path, *found: str) -> None:
         (folder / name).write_text(f"was {name}\n")
 
 
+def discarding(dropped: list[str]) -> Callable[[str], None]:
+    """As the archive's trash: the file leaves its name at once; *dropped* lists it."""
+
+    def discard(path: str) -> None:
+        dropped.append(path)
+        os.remove(path)
+
+    return discard
+
+
 def test_size_rotation_shifts_and_drops_the_oldest(tmp_path: Path, file: AppendFile) -> None:
     plant(tmp_path, "app.log.1", "app.log.2", "app.log.3", "app.log.bak")
     file.write(b"current\n")
     policy = SizePolicy(file.path, 10, 3, Hooks())
     dropped: list[str] = []
-    policy.rotate_locked(file, size_inventory(policy), dropped.append)
+    policy.rotate_locked(file, size_inventory(policy), discarding(dropped))
     assert dropped == [str(tmp_path / "app.log.3")]
     assert names(str(tmp_path)) == ["app.log.1", "app.log.2", "app.log.3", "app.log.bak"]
     assert (tmp_path / "app.log.1").read_text() == "current\n"
@@ -112,7 +122,7 @@ def test_size_rotation_closes_a_gap_left_by_a_crash(tmp_path: Path, file: Append
     file.write(b"current\n")
     policy = SizePolicy(file.path, 10, 5, Hooks())
     dropped: list[str] = []
-    policy.rotate_locked(file, size_inventory(policy), dropped.append)
+    policy.rotate_locked(file, size_inventory(policy), discarding(dropped))
     assert dropped == []
     contents = [(tmp_path / f"app.log.{i}").read_text() for i in range(1, 5)]
     assert contents == ["current\n", "was app.log.1\n", "was app.log.2\n", "was app.log.4\n"]
@@ -123,7 +133,7 @@ def test_size_rotation_moves_compressed_copies_along(tmp_path: Path, file: Appen
     file.write(b"current\n")
     policy = SizePolicy(file.path, 10, 3, Hooks())
     dropped: list[str] = []
-    policy.rotate_locked(file, size_inventory(policy, (".gz",)), dropped.append)
+    policy.rotate_locked(file, size_inventory(policy, (".gz",)), discarding(dropped))
     assert dropped == [str(tmp_path / "app.log.3.gz")]
     assert names(str(tmp_path)) == ["app.log.1", "app.log.2.gz", "app.log.3", "app.log.3.gz"]
     assert (tmp_path / "app.log.2.gz").read_text() == "was app.log.1.gz\n"

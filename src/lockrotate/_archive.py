@@ -30,6 +30,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from ._compress import EXTENSIONS
 from ._files import Identity
 from ._naming import bare, scratch_is_ours, scratch_path, scratch_pattern
 
@@ -68,6 +69,9 @@ class Entry:
     slot: int | str
     plain: FileInfo | None
     packed: FileInfo | None
+    #: Further compressed copies in other formats (a process configured with another
+    #: ``compress``): never compressed, shifted and removed with the entry.
+    others: tuple[FileInfo, ...] = ()
 
     @property
     def state(self) -> State:
@@ -77,7 +81,7 @@ class Entry:
 
     @property
     def files(self) -> list[FileInfo]:
-        return [info for info in (self.plain, self.packed) if info is not None]
+        return [info for info in (self.plain, self.packed, *self.others) if info is not None]
 
     @property
     def size(self) -> int:
@@ -120,7 +124,7 @@ class Inventory:
     ) -> Inventory:
         folder, base_name = os.path.split(base_path)
         orders: dict[int | str, tuple[float, int]] = {}
-        copies: dict[tuple[int | str, bool], str] = {}
+        copies: dict[tuple[int | str, str], str] = {}
         scratch_name = scratch_pattern(base_name)
         scratch = []
         for name in names:
@@ -135,14 +139,22 @@ class Inventory:
                 parsed = scheme.parse(plain_name)
                 if parsed is not None:
                     orders[parsed[1]] = parsed[0]
-                    copies[parsed[1], compressed] = os.path.join(folder, name)
+                    copies[parsed[1], extension] = os.path.join(folder, name)
                     break
         entries = []
         for slot, order in orders.items():
-            plain = FileInfo.of(copies[slot, False]) if (slot, False) in copies else None
-            packed = FileInfo.of(copies[slot, True]) if (slot, True) in copies else None
-            if plain is not None or packed is not None:
-                entries.append(Entry(order, slot, plain, packed))
+            found = {
+                extension: FileInfo.of(copies[slot, extension])
+                for extension in ("", *extensions)
+                if (slot, extension) in copies
+            }
+            plain = found.pop("", None)
+            # The first format listed (the handler's own) is the entry's compressed copy.
+            packed = [info for info in found.values() if info is not None]
+            if plain is not None or packed:
+                entries.append(
+                    Entry(order, slot, plain, packed[0] if packed else None, tuple(packed[1:]))
+                )
         entries.sort(key=lambda entry: entry.order)
         return cls(entries, scratch, tuple(extensions), scheme.by_write_time)
 
@@ -324,8 +336,10 @@ class Archive:
         self.scheme = scheme
         self.trash = Trash(base_path)
         self.compressor = None if compressor is None else compressor(self)
-        self.extensions: tuple[str, ...] = (
-            () if self.compressor is None else (self.compressor.extension,)
+        own = () if self.compressor is None else (self.compressor.extension,)
+        self.formats: tuple[str, ...] = (
+            *own,
+            *(extension for extension in EXTENSIONS.values() if extension not in own),
         )
         self.compressing = compressing
         # The coordinator's lock, set by the coordinator that runs this archive's rollovers.
@@ -334,8 +348,10 @@ class Archive:
         self._report = report
 
     def scan(self) -> Inventory:
+        """Every copy of each rotated file, in any compression format: a process configured
+        with another ``compress`` (or none) shifts and removes all of them alike."""
         folder = os.path.dirname(self.base_path)
-        return Inventory.scan(self.base_path, self.scheme(), self.extensions, os.listdir(folder))
+        return Inventory.scan(self.base_path, self.scheme(), self.formats, os.listdir(folder))
 
     def tidy_locked(self, rotated: Identity) -> None:
         compressor = self.compressor if self.compressing() else None
@@ -366,7 +382,8 @@ class Archive:
                 plain = entry.plain
                 if plain.size != nbytes:
                     return False
-                packed = plain.path + self.extensions[0]
+                assert self.compressor is not None
+                packed = plain.path + self.compressor.extension
                 if os.path.lexists(packed):
                     return False
                 os.rename(temp, packed)

@@ -8,6 +8,7 @@ period file) and knows the log's naming scheme, which the archive reads.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from typing import Protocol
@@ -96,7 +97,10 @@ class SizePolicy:
             source = name(numbered_name(self.base_path, index))
             target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
-                os.rename(info.path, target + info.path[len(source) :])
+                dest = target + info.path[len(source) :]
+                if os.path.lexists(dest):
+                    raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
+                os.rename(info.path, dest)
         self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
 
     def created(self, file: AppendFile) -> None:
@@ -104,6 +108,18 @@ class SizePolicy:
 
     def after_fork(self) -> None:
         """No per-process state."""
+
+
+PERIOD_WIDTH = 128
+
+
+def parse_entry(raw: bytes) -> tuple[Identity, int, str] | None:
+    """The period file's line ``device inode period-start signature``; None if it is not one."""
+    try:
+        dev, ino, period, signature = raw.decode("ascii").split()
+        return (int(dev), int(ino)), int(period), signature
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 class PeriodLedger:
@@ -114,8 +130,6 @@ class PeriodLedger:
     decided with; every other process trusts this over its own reading of the file's mtime
     (kernel file times come from a coarse clock, and processes start at different moments).
     """
-
-    _WIDTH = 128
 
     def __init__(
         self,
@@ -155,22 +169,18 @@ class PeriodLedger:
         except OSError:
             return None
         try:
-            raw = os.pread(fd, self._WIDTH, 0)
+            raw = os.pread(fd, PERIOD_WIDTH, 0)
         except OSError:
             return None
         finally:
             os.close(fd)
-        try:
-            dev, ino, period, signature = raw.decode("ascii").split()
-            return (int(dev), int(ino)), int(period), signature
-        except ValueError:
-            return None
+        return parse_entry(raw)
 
     def write(self, identity: Identity, period: int) -> None:
         line = f"{identity[0]} {identity[1]} {period} {self.signature}"
         fd = self._open(create=True)
         try:
-            os.pwrite(fd, line.ljust(self._WIDTH - 1).encode("ascii") + b"\n", 0)
+            os.pwrite(fd, line.ljust(PERIOD_WIDTH - 1).encode("ascii") + b"\n", 0)
         finally:
             os.close(fd)
 

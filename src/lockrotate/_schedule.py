@@ -112,6 +112,23 @@ class TimeSchedule:
         except (OverflowError, ValueError):
             return None
 
+    @property
+    def signature(self) -> str:
+        """``WHEN/length/phase/utc|local``: what the period file records of the schedule that
+        dated a file, so that a process configured otherwise can tell."""
+        return f"{self.when}/{self.length}/{self.phase}/{'utc' if self.utc else 'local'}"
+
+    @classmethod
+    def from_signature(cls, signature: str) -> TimeSchedule | None:
+        """The schedule a period file's *signature* was written with (labels as the
+        stdlib's for its ``when``); None if it is not one."""
+        try:
+            when, length, phase, zone = signature.split("/")
+            schedule = make_schedule(when, 1, zone == "utc", None)
+            return dataclasses.replace(schedule, length=int(length), phase=int(phase))
+        except ValueError:
+            return None
+
     def with_suffix(self, suffix: str) -> TimeSchedule:
         """The same boundaries, with rotated files labelled by the strftime format *suffix*."""
         return dataclasses.replace(self, suffix=suffix, label_pattern=label_regex(suffix))

@@ -123,7 +123,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
             settings.stem + ".period",
             settings.permissions.for_companions(),
             settings.companion_mode(),
-            f"{schedule.when}/{schedule.length}/{schedule.phase}/{'utc' if utc else 'local'}",
+            schedule.signature,
             self._report_background,
         )
         policy = TimePolicy(

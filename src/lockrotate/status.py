@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import datetime
 import json
 import math
@@ -38,7 +37,8 @@ from typing import Any, NoReturn
 from ._archive import Entry, FileInfo, Inventory, Scheme, State, repair
 from ._compress import EXTENSIONS
 from ._files import Identity
-from ._naming import NumberedScheme, TimedScheme, bare, hidden_stem, lock_stem, scratch_is_ours
+from ._naming import NumberedScheme, TimedScheme, hidden_stem, lock_stem, scratch_is_ours
+from ._policy import PERIOD_WIDTH, parse_entry
 from ._schedule import TimeSchedule, make_schedule
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE = 0, 1, 2
@@ -49,7 +49,6 @@ DEFAULT_STUCK_AFTER = 10.0
 OVERSIZE_FACTOR = 2
 _SAMPLE = 0.02
 _WHEN = re.compile(r"S|M|H|D|MIDNIGHT|W[0-6]", re.IGNORECASE)
-_PERIOD_WIDTH = 128
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 STATE_TEXT = {
@@ -224,15 +223,18 @@ def _info(info: FileInfo, state: str, scheme: str, now: float) -> dict[str, Any]
 def _entry_rows(
     entry: Entry, scheme: str, compressing: bool, repaired: set[str], now: float
 ) -> list[dict[str, Any]]:
+    # Copies in another compression format (a process configured with another ``compress``).
+    others = [_info(info, "compressed", scheme, now) for info in entry.others]
     if entry.state is State.PLAIN:
         assert entry.plain is not None
-        return [_info(entry.plain, "waiting" if compressing else "plain", scheme, now)]
+        return [_info(entry.plain, "waiting" if compressing else "plain", scheme, now), *others]
     if entry.state is State.COMPRESSED:
         assert entry.packed is not None
-        return [_info(entry.packed, "compressed", scheme, now)]
+        return [_info(entry.packed, "compressed", scheme, now), *others]
     assert entry.plain is not None and entry.packed is not None
     state = "interrupted" if entry.plain.path in repaired else "side-by-side"
-    return [_info(entry.plain, state, scheme, now), _info(entry.packed, state, scheme, now)]
+    pair = [_info(entry.plain, state, scheme, now), _info(entry.packed, state, scheme, now)]
+    return [*pair, *others]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -299,7 +301,7 @@ def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
         info = FileInfo.of(os.path.join(folder, name))
         if info is None:
             continue
-        reason = _outside_reason(name, stem, found, options.lock_dir)
+        reason = _outside_reason(name, stem, options.lock_dir)
         row = _info(info, "outside", "none", now)
         row["reason"] = reason
         report.outside.append(row)
@@ -307,18 +309,12 @@ def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
     return claimed
 
 
-def _outside_reason(
-    name: str, stem: str, found: Sequence[tuple[str, Scheme, Inventory]], lock_dir: str | None
-) -> str:
+def _outside_reason(name: str, stem: str, lock_dir: str | None) -> str:
     if lock_dir is not None and name in (stem + ".lock", stem + ".period"):
         return (
             "a lock or period file beside the log while its lock is in --lock-dir: "
             "do some processes use another lock?"
         )
-    for extension in EXTENSIONS.values():
-        plain, compressed = bare(name, extension)
-        if compressed and any(scheme.parse(plain) is not None for _, scheme, _ in found):
-            return "a second compressed copy of a rotated file (another format beside it)"
     if any(name.endswith(extension * 2) for extension in EXTENSIONS.values()):
         return "compressed twice? no scheme of this log makes this name; lockrotate leaves it"
     if name.startswith(stem + "."):
@@ -580,25 +576,6 @@ def read_lock(
 # The period file --------------------------------------------------------------------------
 
 
-def parse_period(raw: bytes) -> tuple[Identity, int, str] | None:
-    """The period file's line ``dev ino period_start signature`` (as PeriodLedger.read)."""
-    try:
-        dev, ino, period, signature = raw.decode("ascii").split()
-        return (int(dev), int(ino)), int(period), signature
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def schedule_of(signature: str) -> TimeSchedule | None:
-    """The schedule a signature ``WHEN/length/phase/utc|local`` was written with."""
-    try:
-        when, length, phase, zone = signature.split("/")
-        schedule = make_schedule(when, 1, zone == "utc", None)
-        return dataclasses.replace(schedule, length=int(length), phase=int(phase))
-    except ValueError:
-        return None
-
-
 def read_period(report: Report, base: Identity | None) -> None:
     options = report.options
     path = lock_stem(options.path, options.lock_dir) + ".period"
@@ -610,16 +587,16 @@ def read_period(report: Report, base: Identity | None) -> None:
         report.period = {"path": path, "readable": False, "error": str(exc)}
         return
     try:
-        raw = os.pread(fd, _PERIOD_WIDTH, 0)
+        raw = os.pread(fd, PERIOD_WIDTH, 0)
     finally:
         os.close(fd)
-    entry = parse_period(raw)
+    entry = parse_entry(raw)
     if entry is None:
         report.period = {"path": path, "readable": False, "error": "not a period entry"}
         report.note("period_unreadable", f"{path} holds no period entry the handlers can read")
         return
     identity, start, signature = entry
-    schedule = schedule_of(signature)
+    schedule = TimeSchedule.from_signature(signature)
     period: dict[str, Any] = {
         "path": path,
         "readable": True,
