@@ -4,6 +4,7 @@ through a closed handler, and strict mode with a lock file it may not use."""
 
 from __future__ import annotations
 
+import ctypes
 import gzip
 import logging
 import os
@@ -20,6 +21,7 @@ import pytest
 
 import lockrotate
 from conftest import FakeClock, run_in_child
+from lockrotate.bench.verify import log_files, record_text, verify
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
@@ -256,3 +258,71 @@ def test_processes_with_and_without_compression_shift_every_copy(tmp_path: Path)
         ["record 06", "record 07", "record 08"],
         ["record 09"],
     ]
+
+
+def _log_in_c_forked_children(base: str, children: int, records: int) -> list[int]:
+    """Build the handler, then fork the way uWSGI's master does: libc's fork(), which runs
+    none of Python's at-fork hooks. Each child logs *records* lines across rollovers."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    handler = lockrotate.RotatingFileHandler(base, maxBytes=2000, backupCount=10_000)
+    emit(handler, record_text("parent", 0))
+    handler.doRollover()  # the parent has opened (and let go of) its lock descriptor
+    pids = []
+    for child in range(children):
+        pid = libc.fork()
+        assert pid >= 0, os.strerror(ctypes.get_errno())
+        if pid == 0:
+            code = 1
+            try:
+                emit(handler, *(record_text(f"c{child}", seq) for seq in range(records)))
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    handler.close()
+    return [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+
+
+def test_children_forked_without_pythons_hooks_still_exclude_each_other(tmp_path: Path) -> None:
+    base = str(tmp_path / "app.log")
+    children, records = 4, 2000
+    assert _log_in_c_forked_children(base, children, records) == [0] * children
+    expected = {"parent": 1, **{f"c{child}": records for child in range(children)}}
+    files = log_files(str(tmp_path), "app.log")
+    report = verify(files, expected)
+    assert report.ok, report.examples
+    assert len(files) > 20  # many rollovers, each done by one of the children
+
+
+def test_a_record_after_close_gets_chmod(tmp_path: Path) -> None:
+    base = str(tmp_path / "app.log")
+    handler = lockrotate.RotatingFileHandler(base, maxBytes=100, backupCount=2, chmod=0o600)
+    emit(handler, "open")
+    handler.close()
+    os.rename(base, base + ".moved")  # someone else's rename: the next record makes the file
+    emit(handler, "after close")
+    assert lines(base) == ["after close"]
+    assert os.stat(base).st_mode & 0o777 == 0o600
+
+
+def test_a_folder_at_a_rotated_name_is_never_moved(tmp_path: Path) -> None:
+    """A person's folder named like a backup: retention and shifting leave it alone, and the
+    rollover it blocks is reported once, nothing lost."""
+    failures: list[logging.LogRecord] = []
+
+    class Counting(lockrotate.RotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:
+            failures.append(record)
+
+    base = str(tmp_path / "app.log")
+    (tmp_path / "app.log.2").mkdir()
+    (tmp_path / "app.log.2" / "keep.txt").write_text("mine\n")
+    handler = Counting(base, maxBytes=20, backupCount=2)
+    records = [f"record {n:02d}" for n in range(8)]  # 10 bytes each: 2 per file
+    emit(handler, *records)
+    handler.close()
+    assert (tmp_path / "app.log.2" / "keep.txt").read_text() == "mine\n"
+    assert len(failures) == 1  # the second rollover cannot shift .1 onto the folder
+    kept = lines(base + ".1") + lines(base)
+    assert kept == records
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".z")]

@@ -208,3 +208,84 @@ def test_release_and_reacquire_many_times(backend: str, lock_path: str) -> None:
         lock.release()
     lock.close()
     assert run_in_child(lambda: try_once(lock_path, backend)) == ACQUIRED
+
+
+def test_an_abandoned_grant_never_drops_a_lock_the_owner_takes_after(lock_path: str) -> None:
+    """The waiter thread gets the lock for a request its owner gave up, and lets go of it
+    slowly (widened here): the owner's next acquire must not take it from under the thread
+    and be left without it when the thread lets go."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from lockrotate._locks import FlockLock
+    from lockrotate._permissions import Permissions
+
+    hold = (
+        "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.readline()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, lock_path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "held"
+    lock = FlockLock(lock_path, 0.2, Permissions(), 0o660)
+    real = FlockLock._release_fd
+
+    def slow_release(fd: int) -> None:
+        if threading.current_thread().name == "lockrotate-lock-waiter":
+            time.sleep(0.3)
+        real(lock, fd)
+
+    lock._release_fd = slow_release  # type: ignore[method-assign]
+    with pytest.raises(LockTimeout):
+        lock.acquire()  # the request stays with the waiter thread
+    holder.stdin.write("\n")
+    holder.stdin.close()
+    holder.wait()
+    holder.stdout.close()
+    time.sleep(0.1)  # the thread now holds the lock for nobody, and is letting go
+    lock.acquire(time.monotonic() + 2)
+    time.sleep(0.5)  # the thread's late unlock, if it could still touch our hold, is done
+    assert run_in_child(lambda: try_once(lock_path, "flock")) == TIMED_OUT
+    lock.release()
+    lock.close()
+
+
+def test_a_replaced_lock_file_stops_the_rollover(tmp_path: Path) -> None:
+    """The lock file is removed and another process locks the new one: a process whose
+    last check of the name is recent must not rotate under the old inode."""
+    import logging
+
+    import lockrotate
+
+    base = str(tmp_path / "app.log")
+    failures: list[BaseException | None] = []
+
+    class Counting(lockrotate.RotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:
+            import sys
+
+            failures.append(sys.exc_info()[1])
+
+    handler = Counting(base, maxBytes=10**6, backupCount=5)
+    handler.emit(logging.makeLogRecord({"msg": "first"}))
+    handler.doRollover()  # takes the lock and checks its name
+    os.remove(handler.lock_file)
+    other = make_lock("flock", handler.lock_file, SHORT)
+    other.acquire()
+    handler.emit(logging.makeLogRecord({"msg": "second"}))
+    handler.maxBytes = 1  # the next record is due
+    handler.emit(logging.makeLogRecord({"msg": "third"}))
+    other.release()
+    other.close()
+    handler.close()
+    assert not os.path.exists(base + ".2"), "rotated while another process held the lock"
+    assert [type(f) for f in failures] == [lockrotate.LockTimeout] or any(
+        "replaced" in str(f) for f in failures
+    ), failures

@@ -277,6 +277,11 @@ def test_an_entry_of_another_configuration_warns_once(base: str, file: AppendFil
     ledger_for(base, signature="D/86400/0/utc").write(file.identity, T0 - 60)
     policy.adopted(file, locked=False)
     assert len(recorder.warnings) == 2
+    # Entries alternating between the two other configurations: nothing new to report.
+    for signature in ["H/3600/0/utc", "D/86400/0/utc"] * 3:
+        ledger_for(base, signature=signature).write(file.identity, T0 - 60)
+        policy.adopted(file, locked=False)
+    assert len(recorder.warnings) == 2
 
 
 def test_due_locked_rereads_the_ledger_and_dates_an_empty_file_now(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -54,9 +55,13 @@ class FileInfo(NamedTuple):
 
     @classmethod
     def of(cls, path: str) -> FileInfo | None:
+        """The file at *path*; None if there is none, or it is not a regular file (a folder
+        or a link at a rotated name is nobody's log, and is left alone)."""
         try:
             st = os.lstat(path)
         except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
             return None
         return cls(path, st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino))
 
@@ -183,6 +188,9 @@ class Inventory:
         another host (which cannot be asked) after an hour without a write."""
         stale = []
         for item in self.scratch:
+            info = FileInfo.of(item.path)
+            if info is None:
+                continue  # gone, or not a file we could have made
             if scratch_is_ours(item.host):
                 try:
                     os.kill(item.pid, 0)
@@ -191,8 +199,7 @@ class Inventory:
                 except PermissionError:
                     pass
                 continue
-            info = FileInfo.of(item.path)
-            if info is not None and now - info.mtime_ns / 1e9 > _FOREIGN_STALE_AFTER:
+            if now - info.mtime_ns / 1e9 > _FOREIGN_STALE_AFTER:
                 stale.append(item.path)
         return stale
 

@@ -20,11 +20,11 @@ from typing import ClassVar
 
 from ._archive import Archive, Retention
 from ._compress import Compressor
-from ._files import APPEND, AppendFile
+from ._files import APPEND, AppendFile, open_file
 from ._locks import LockTimeout, LockUnusable, make_lock
 from ._outage import Kind, Outages
 from ._rollover import Coordinator, Policy
-from ._settings import Settings, flag_arg
+from ._settings import Settings, count_arg, flag_arg
 from ._stats import HandlerStats
 
 _LIVE: weakref.WeakSet[SharedFileHandler] = weakref.WeakSet()
@@ -98,6 +98,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             self._outages,
             self._report_background,
         )
+        self._coordinator.on_fork = self._after_fork
         self.compress = settings.compress
         self.max_age = settings.max_age
         self.max_total_bytes = settings.max_total_bytes
@@ -115,6 +116,23 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             except BaseException:
                 self.close()
                 raise
+
+    @property
+    def maxBytes(self) -> int:
+        """The stdlib's attribute, a view of the policy: setting it changes the policy."""
+        return self._policy.max_bytes
+
+    @maxBytes.setter
+    def maxBytes(self, value: int) -> None:
+        self._policy.max_bytes = count_arg("maxBytes", value)
+
+    @property
+    def backupCount(self) -> int:
+        return self._policy.backup_count
+
+    @backupCount.setter
+    def backupCount(self, value: int) -> None:
+        self._policy.backup_count = count_arg("backupCount", value)
 
     @property
     def stats(self) -> HandlerStats:
@@ -247,8 +265,8 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     def _write_once(self, data: bytes) -> None:
         """After ``close()``: append the record through a descriptor of its own, as the stdlib
-        reopens its file; nothing is kept open and nothing rolls over."""
-        fd = os.open(self.baseFilename, APPEND | os.O_CREAT, 0o666)
+        reopens its file; nothing is kept open, nothing rolls over, no lock is taken."""
+        fd = open_file(self.baseFilename, APPEND, self._settings.permissions)
         try:
             while data:
                 data = data[os.write(fd, data) :]

@@ -114,11 +114,12 @@ class InterProcessLock(ABC):
             self._unlock()
             self.close()
 
-    def still_named(self) -> bool:
+    def still_named(self, recheck: bool = False) -> bool:
         """Whether the locked file is still the one at ``path``: checked at most once a
-        second (strict mode takes the lock for every record), and always when it failed."""
+        second (strict mode takes the lock for every record) unless *recheck*, and always
+        when it failed."""
         now = time.monotonic()
-        if now < self._named_until:
+        if now < self._named_until and not recheck:
             return True
         if not self._still_named():
             self._named_until = 0.0
@@ -252,13 +253,17 @@ class _Waiter:
             except OSError:
                 failed = True
             with self._cond:
-                self._pending = False
                 if not failed and self._state == self._ASKED and not self._closing:
                     self._state = self._GRANTED
+                    self._pending = False
                     self._cond.notify_all()
                     continue
                 if not failed:
+                    # Nobody wants it any more. Let go while still pending: until then the
+                    # owner does not try the descriptor itself, which would find this lock on
+                    # it and believe it its own.
                     self._unlock(self.fd)
+                self._pending = False
                 if self._closing:
                     os.close(self.fd)
                     return

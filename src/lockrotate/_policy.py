@@ -216,7 +216,7 @@ class TimePolicy:
         self.clock = clock
         self.outages = outages
         self.warn = warn
-        self.mismatch: str | None = None
+        self.mismatches: set[str] = set()
         self._enter(schedule.period_start(clock()))
 
     @property
@@ -246,8 +246,8 @@ class TimePolicy:
         _, period, signature = entry
         if period > self.schedule.period_start(self.clock()):
             return None  # a period that has not begun: planted, or another host's clock
-        if signature not in (self.ledger.signature, self.mismatch):
-            self.mismatch = signature
+        if signature != self.ledger.signature and signature not in self.mismatches:
+            self.mismatches.add(signature)
             self.warn(
                 f"lockrotate: {self.base_path} is rotated by time with when/interval/"
                 f"offset/zone {self.ledger.signature} here, but another process dated it with "

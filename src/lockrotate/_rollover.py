@@ -26,6 +26,8 @@ file is ever opened in a mode that could truncate it.
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +43,9 @@ from ._stats import HandlerStats
 
 class Policy(Protocol):
     """What a handler tells the protocol about when and how its file rolls over."""
+
+    max_bytes: int
+    backup_count: int
 
     @property
     def rolls(self) -> bool:
@@ -106,6 +111,10 @@ class Coordinator:
         self.mutex = threading.Lock()
         self.holder: int | None = None
         archive.hold = self.held
+        # Servers that fork in C (uWSGI) may skip Python's at-fork hooks: a changed pid at the
+        # next hold is a fork too, and *on_fork* (the handler's reset) runs then.
+        self.pid = os.getpid()
+        self.on_fork: Callable[[], None] = self.after_fork
 
     def ensure_open(self) -> AppendFile:
         return self.file if self.file is not None else self._open(locked=False)
@@ -147,6 +156,9 @@ class Coordinator:
             force = False
         if not file.regular or not (force or self.policy.due_locked(file, nbytes)):
             return file
+        if not self.lock.still_named(recheck=True):
+            # The lock file was replaced since it was last checked: our hold excludes nobody.
+            raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
         archive = self.archive
         self.policy.rotate_locked(file, archive.scan(), archive.trash.discard)
         fresh = AppendFile(self.base_path, self.permissions)
@@ -177,6 +189,7 @@ class Coordinator:
 
     def after_fork(self) -> None:
         """In a child: fresh counters, mutex and back-off, and none of the parent's hold."""
+        self.pid = os.getpid()
         self.stats = HandlerStats()
         self.backoff = Backoff()
         self.mutex = threading.Lock()
@@ -228,6 +241,8 @@ class Held:
 
     def __enter__(self) -> None:
         coordinator = self.coordinator
+        if coordinator.pid != os.getpid():
+            coordinator.on_fork()
         lock, stats = coordinator.lock, coordinator.stats
         deadline = coordinator.backoff.deadline(lock.timeout)
         if not coordinator.mutex.acquire(timeout=max(0.0, deadline - time.monotonic())):

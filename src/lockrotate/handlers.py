@@ -60,22 +60,6 @@ class RotatingFileHandler(SharedFileHandler):
         policy = SizePolicy(settings.base_path, max_bytes, backup_count, self)
         super().__init__(settings, policy, Outages(self._report), encoding, delay, errors)
 
-    @property
-    def maxBytes(self) -> int:
-        return self._policy.max_bytes
-
-    @maxBytes.setter
-    def maxBytes(self, value: int) -> None:
-        self._policy.max_bytes = count_arg("maxBytes", value)
-
-    @property
-    def backupCount(self) -> int:
-        return self._policy.backup_count
-
-    @backupCount.setter
-    def backupCount(self, value: int) -> None:
-        self._policy.backup_count = count_arg("backupCount", value)
-
 
 class TimedRotatingFileHandler(SharedFileHandler):
     """``logging.handlers.TimedRotatingFileHandler`` that many processes can share.
@@ -138,22 +122,6 @@ class TimedRotatingFileHandler(SharedFileHandler):
             self._report_background,
         )
         super().__init__(settings, policy, outages, encoding, delay, errors)
-
-    @property
-    def maxBytes(self) -> int:
-        return self._policy.max_bytes
-
-    @maxBytes.setter
-    def maxBytes(self, value: int) -> None:
-        self._policy.max_bytes = count_arg("maxBytes", value)
-
-    @property
-    def backupCount(self) -> int:
-        return self._policy.backup_count
-
-    @backupCount.setter
-    def backupCount(self, value: int) -> None:
-        self._policy.backup_count = count_arg("backupCount", value)
 
     @property
     def suffix(self) -> str:

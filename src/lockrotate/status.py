@@ -24,17 +24,16 @@ import argparse
 import contextlib
 import datetime
 import json
-import math
 import os
-import re
 import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from ._archive import Entry, FileInfo, Inventory, Scheme, State, repair
+from ._cli import Parser, positive, seconds, when
 from ._compress import EXTENSIONS
 from ._files import Identity
 from ._naming import NumberedScheme, TimedScheme, hidden_stem, lock_stem, scratch_is_ours
@@ -48,7 +47,6 @@ DEFAULT_STUCK_AFTER = 10.0
 # (each re-checks at least every check_interval); twice the limit means rollovers stopped.
 OVERSIZE_FACTOR = 2
 _SAMPLE = 0.02
-_WHEN = re.compile(r"S|M|H|D|MIDNIGHT|W[0-6]", re.IGNORECASE)
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 STATE_TEXT = {
@@ -65,41 +63,8 @@ STATE_TEXT = {
 # Arguments --------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments get one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _when(text: str) -> str:
-    if _WHEN.fullmatch(text) is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of S, M, H, D, MIDNIGHT, W0-W6")
-    return text.upper()
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds above 0")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="lockrotate status",
         description=(
             "Show a log's files, lock and period without touching them (read only). "
@@ -110,19 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lock-dir", help="the handler's lock_dir, if it has one")
     parser.add_argument(
         "--when",
-        type=_when,
+        type=when,
         help="the timed log's when: only its label format makes dated names (default: the "
         "S, M, H and D formats); numbered names always count",
     )
     parser.add_argument("--utc", action="store_true", help="dated names are in UTC")
     parser.add_argument(
         "--max-bytes",
-        type=_count,
+        type=positive,
         help=f"the handler's maxBytes: a base file over {OVERSIZE_FACTOR}x needs a person",
     )
     parser.add_argument(
         "--stuck-after",
-        type=_seconds,
+        type=seconds,
         default=DEFAULT_STUCK_AFTER,
         help="a lock held by one process this long is stuck; status watches a held lock "
         "for up to this long (default %(default)g s)",

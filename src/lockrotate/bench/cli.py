@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import multiprocessing
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
+from .._cli import Parser, positive, seconds, size, when
 from . import EXIT_USAGE
 from .contenders import CONTENDERS, Rotation, default_names
 from .workload import START_METHODS
@@ -38,18 +37,9 @@ DEFAULT_TOTAL = 30_000
 DEFAULT_REPEAT = 3
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_STUCK_SECONDS = 3.0
-_SIZE = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
-_WHEN = re.compile(r"S|M|H|D|MIDNIGHT|W[0-6]", re.IGNORECASE)
 # Subcommands that live in a module of their own: ``lockrotate NAME ARGS`` calls
 # ``lockrotate.NAME.main(ARGS)``, imported only when asked for.
 _ELSEWHERE = {"status": "show the state of a log: its files, lock and rotation"}
-
-
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments get one line on stderr and exit code 2, never a usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -64,42 +54,8 @@ class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 # Argument types --------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _size(text: str) -> int:
-    m = _SIZE.fullmatch(text.strip())
-    if m is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 262144, 256k or 1M")
-    power = " kmg".index((m[2] or " ").lower())
-    return int(m[1]) << (10 * power)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds above 0")
-    return value
-
-
 def _procs(text: str) -> list[int]:
-    return sorted({_positive(part) for part in text.split(",") if part.strip()} or {0})
-
-
-def _when(text: str) -> str:
-    if _WHEN.fullmatch(text) is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of S, M, H, D, MIDNIGHT, W0-W6")
-    return text.upper()
+    return sorted({positive(part) for part in text.split(",") if part.strip()} or {0})
 
 
 def _names(text: str) -> list[str]:
@@ -129,27 +85,27 @@ def _workload_group(bench: argparse.ArgumentParser) -> None:
         default="spawn",
         help="how workers start (inherit: the parent builds the handler, forks)",
     )
-    work.add_argument("--threads", type=_positive, default=1, help="threads per process")
+    work.add_argument("--threads", type=positive, default=1, help="threads per process")
     amount = work.add_mutually_exclusive_group()
     amount.add_argument(
-        "--records", type=_positive, help="records per thread (default: --total split)"
+        "--records", type=positive, help="records per thread (default: --total split)"
     )
     amount.add_argument(
         "--total",
-        type=_positive,
+        type=positive,
         help=f"records per run, split over every thread [{DEFAULT_TOTAL}]",
     )
     amount.add_argument(
         "--seconds",
-        type=_seconds,
+        type=seconds,
         help=f"run each thread for this long [{DEFAULT_STUCK_SECONDS:g} with --stuck-lock]",
     )
     work.add_argument(
-        "--record-size", type=_positive, default=100, metavar="BYTES", help="bytes per record"
+        "--record-size", type=positive, default=100, metavar="BYTES", help="bytes per record"
     )
     work.add_argument(
         "--repeat",
-        type=_positive,
+        type=positive,
         default=DEFAULT_REPEAT,
         help="runs of each contender, taking turns; the table shows medians and min-max",
     )
@@ -159,15 +115,15 @@ def _rotation_group(bench: argparse.ArgumentParser) -> None:
     rotation = bench.add_argument_group("rotation")
     rotation.add_argument(
         "--max-bytes",
-        type=_size,
+        type=size,
         metavar="SIZE",
         help=f"size rotation (0: none) [{DEFAULT_MAX_BYTES} unless --when is given alone]",
     )
-    rotation.add_argument("--when", type=_when, help="time rotation, as in the stdlib (S, M...)")
-    rotation.add_argument("--interval", type=_positive, default=1, help="with --when")
+    rotation.add_argument("--when", type=when, help="time rotation, as in the stdlib (S, M...)")
+    rotation.add_argument("--interval", type=positive, default=1, help="with --when")
     rotation.add_argument(
         "--backup-count",
-        type=_positive,
+        type=positive,
         default=1000,
         help="kept rotated files; fewer than a run makes loses records",
     )
@@ -204,8 +160,8 @@ def _output_group(bench: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lockrotate", description="Tools of the lockrotate logging handlers.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = Parser(prog="lockrotate", description="Tools of the lockrotate logging handlers.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     bench_parser = commands.add_parser(
         "bench",
         help="race handlers on one workload and verify every record",
