@@ -1,0 +1,89 @@
+"""What ``lockrotate status`` saw: the options it was given and the report, the JSON
+document's fields."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+EXIT_OK, EXIT_ATTENTION = 0, 1
+SCHEMA = 1
+DEFAULT_STUCK_AFTER = 10.0
+# A base file may pass maxBytes by what the writers append before they notice the rollover
+# (each re-checks at least every check_interval); twice the limit means rollovers stopped.
+OVERSIZE_FACTOR = 2
+
+STATE_TEXT = {
+    "plain": "plain",
+    "compressed": "compressed",
+    "waiting": "waiting to be compressed",
+    "interrupted": "plain and compressed: compression interrupted (next rollover tidies)",
+    "side-by-side": "plain and compressed with different mtimes (left alone)",
+    "scratch": "hidden scratch file, in use",
+    "stray": "hidden scratch file, stray",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    path: str
+    lock_dir: str | None = None
+    when: str | None = None
+    utc: bool = False
+    max_bytes: int | None = None
+    stuck_after: float = DEFAULT_STUCK_AFTER
+
+
+
+@dataclass
+class Report:
+    """What status saw, as the JSON document's fields."""
+
+    options: Options
+    checked_at: float
+    problems: list[dict[str, str]] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)
+    base: dict[str, Any] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    outside: list[dict[str, Any]] = field(default_factory=list)
+    lock: dict[str, Any] = field(default_factory=dict)
+    period: dict[str, Any] | None = None
+
+    def problem(self, kind: str, message: str) -> None:
+        self.problems.append({"kind": kind, "message": message})
+
+    def note(self, kind: str, message: str) -> None:
+        self.notes.append({"kind": kind, "message": message})
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ATTENTION if self.problems else EXIT_OK
+
+    def document(self) -> dict[str, Any]:
+        rotated = [row for row in self.files if row["state"] not in ("scratch", "stray")]
+        return {
+            "schema": SCHEMA,
+            "path": self.options.path,
+            "checked_at": self.checked_at,
+            "healthy": not self.problems,
+            "exit_status": self.exit_code,
+            "problems": self.problems,
+            "notes": self.notes,
+            "base": self.base,
+            "files": self.files,
+            "outside_scheme": self.outside,
+            "lock": self.lock,
+            "period": self.period,
+            "totals": {
+                "rotated_files": len(rotated),
+                "rotated_bytes": sum(row["size"] for row in rotated),
+                "waiting": sum(row["state"] == "waiting" for row in rotated),
+                "stray_scratch": sum(row["state"] == "stray" for row in self.files),
+                "outside_scheme": len(self.outside),
+            },
+        }
+
+
+def device_text(dev: int) -> str:
+    return f"{os.major(dev)}:{os.minor(dev)}"
