@@ -52,18 +52,23 @@ class FileInfo(NamedTuple):
     size: int
     mtime_ns: int
     identity: Identity
+    #: A symbolic link at one of our names: moved and removed as a name (never followed),
+    #: never compressed.
+    link: bool = False
 
     @classmethod
     def of(cls, path: str) -> FileInfo | None:
-        """The file at *path*; None if there is none, or it is not a regular file (a folder
-        or a link at a rotated name is nobody's log, and is left alone)."""
+        """The file at *path*; None if there is none, or it is neither a regular file nor a
+        link (a folder or a FIFO at a rotated name is left alone: it cannot be removed as a
+        file)."""
         try:
             st = os.lstat(path)
         except FileNotFoundError:
             return None
-        if not stat.S_ISREG(st.st_mode):
+        link = stat.S_ISLNK(st.st_mode)
+        if not (link or stat.S_ISREG(st.st_mode)):
             return None
-        return cls(path, st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino))
+        return cls(path, st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino), link)
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,11 @@ class Inventory:
 
     def waiting(self) -> list[Entry]:
         """Entries with no compressed copy: what compression still has to do."""
-        return [entry for entry in self.entries if entry.state is State.PLAIN]
+        return [
+            entry
+            for entry in self.entries
+            if entry.state is State.PLAIN and entry.plain is not None and not entry.plain.link
+        ]
 
     def holding(self, identity: Identity) -> Entry | None:
         """The entry whose plain copy is the file *identity*."""
