@@ -290,10 +290,6 @@ class Retention:
     max_age: float | None
     max_total_bytes: int | None
 
-    @property
-    def limited(self) -> bool:
-        return self.keep > 0 or self.max_age is not None or self.max_total_bytes is not None
-
 
 Submit = Callable[[Identity, bool], None]
 

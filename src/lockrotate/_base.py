@@ -103,6 +103,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self.max_age = settings.max_age
         self.max_total_bytes = settings.max_total_bytes
         self._next_check = 0.0
+        self._deferred = False
         # Everything that can be refused has been checked: only now does logging know the
         # handler (and close it at exit).
         super().__init__(base, "a", encoding=encoding, delay=True, errors=errors)
@@ -163,19 +164,15 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     def _append(self, data: bytes, record: logging.LogRecord, locked: bool = False) -> None:
         """The path between rollovers: one cheap check of the policy, one write (*locked*:
-        strict mode holds the lock around it)."""
+        strict mode holds the lock around it). While a failed rollover waits for its next
+        try (``_deferred``), the policy is not even asked: records go at full speed."""
         file = self._coordinator.file
-        if (
-            file is None
-            or (file.regular
+        if file is None or (
+            file.regular
             and (
-                (
-                    self.shouldRollover(record)
-                    if self._own_should_rollover
-                    else self._policy.due(file, len(data))
-                )
+                (not self._deferred and self._due(file, len(data), record))
                 or time.monotonic() >= self._next_check
-            ))
+            )
         ):
             file = self._file_for_write(len(data), record, locked)
             if file is None:
@@ -185,6 +182,11 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         stats.records += 1
         stats.bytes += len(data)
         self._outages.ok("write")
+
+    def _due(self, file: AppendFile, nbytes: int, record: logging.LogRecord) -> bool:
+        if self._own_should_rollover:
+            return self.shouldRollover(record)
+        return self._policy.due(file, nbytes)
 
     def _encode(self, record: logging.LogRecord) -> bytes:
         return (self.format(record) + self.terminator).encode(
@@ -200,7 +202,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         file = self._attempt("open", coordinator.ensure_open)
         if file is None or not file.regular:
             return file
-        if not locked and coordinator.holder is not None:
+        if not locked and (coordinator.reentered() or coordinator.busy_elsewhere()):
             # A namer, rotator or handleError that logs during our own rollover, or another
             # thread rolling over right now: write where we are.
             return file
@@ -209,14 +211,13 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             self._next_check = now + self._settings.check_interval
             self._attempt("follow", coordinator.follow)
             file = coordinator.ensure_open()
-        if not coordinator.backoff.ready():
+        backoff = coordinator.backoff
+        self._deferred = not backoff.ready()
+        if self._deferred:
+            # Back on the slow path when the next try is due.
+            self._next_check = min(self._next_check, backoff.next_try)
             return file
-        due = (
-            self.shouldRollover(record)
-            if self._own_should_rollover
-            else self._policy.due(file, nbytes)
-        )
-        if due:
+        if self._due(file, nbytes, record):
             self._roll(nbytes, force=self._own_should_rollover, locked=locked)
         return coordinator.file
 
@@ -352,5 +353,6 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """In a child: every piece of per-process state starts fresh."""
         self._record = None
         self._next_check = 0.0
+        self._deferred = False
         self._outages.after_fork()
         self._coordinator.after_fork()
