@@ -191,8 +191,8 @@ class TimePolicy:
     Every rotated file of one period gets its own name: ``app.log.<label>``, then
     ``.1``, ``.2``... A period-file entry that names a future period, or another file, is
     ignored; one written with another ``when``/``interval``/``utc``/``atTime`` is reported
-    (``mismatch``), and this process keeps its own schedule: each rollover still happens once,
-    under the lock, and never over an existing name.
+    once per other configuration, and this process keeps its own schedule: each rollover still
+    happens once, under the lock, and never over an existing name.
     """
 
     def __init__(
