@@ -13,6 +13,7 @@ import pwd
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -326,3 +327,37 @@ def test_a_folder_at_a_rotated_name_is_never_moved(tmp_path: Path) -> None:
     kept = lines(base + ".1") + lines(base)
     assert kept == records
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".z")]
+
+
+def test_a_child_forked_in_c_during_a_parents_rollover_rolls_over(tmp_path: Path) -> None:
+    """libc's fork() while another thread of the parent is inside a rollover: the child must
+    not inherit "another thread holds the lock" for ever."""
+    parent = os.getpid()
+
+    class SlowInParent(lockrotate.RotatingFileHandler):
+        def rotate(self, source: str, dest: str) -> None:
+            if os.getpid() == parent:
+                time.sleep(0.5)
+            super().rotate(source, dest)
+
+    base = str(tmp_path / "app.log")
+    handler = SlowInParent(base, maxBytes=3000, backupCount=10_000, check_interval=0.2)
+    emit(handler, record_text("parent", 0))
+    rolling = threading.Thread(target=handler.doRollover)
+    rolling.start()
+    time.sleep(0.2)  # the other thread now holds the lock, inside rotate()
+    records = 600
+    pid = ctypes.CDLL(None, use_errno=True).fork()
+    if pid == 0:
+        code = 1
+        try:
+            emit(handler, *(record_text("child", seq) for seq in range(records)))
+            code = 0 if handler.stats.rollovers > 0 else 3
+        finally:
+            os._exit(code)
+    rolling.join()
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    handler.close()
+    files = log_files(str(tmp_path), "app.log")
+    assert verify(files, {"parent": 1, "child": records}).ok
+    assert max(os.path.getsize(f) for f in files) <= 3000 + 200

@@ -199,6 +199,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """The slow path: open, follow an outside move, roll over (*locked*: the lock is
         already held, in strict mode). None if there is no file to write to."""
         coordinator = self._coordinator
+        coordinator.check_fork()
         file = self._attempt("open", coordinator.ensure_open)
         if file is None or not file.regular:
             return file
@@ -245,6 +246,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """Strict mode: the same path, with the lock held around the write itself, for
         filesystems where ``O_APPEND`` is not atomic (NFS)."""
         coordinator = self._coordinator
+        coordinator.check_fork()
         backoff = coordinator.backoff
         if coordinator.reentered() or (backoff.lock_stuck and not backoff.ready()):
             # Re-entered during our own rollover, or the lock is stuck (already reported).

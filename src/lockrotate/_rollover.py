@@ -116,6 +116,12 @@ class Coordinator:
         self.pid = os.getpid()
         self.on_fork: Callable[[], None] = self.after_fork
 
+    def check_fork(self) -> None:
+        """Reset what belonged to the parent if this process was forked without Python's
+        at-fork hooks (then the holder, mutex and lock of the parent are still here)."""
+        if self.pid != os.getpid():
+            self.on_fork()
+
     def ensure_open(self) -> AppendFile:
         return self.file if self.file is not None else self._open(locked=False)
 
@@ -241,8 +247,7 @@ class Held:
 
     def __enter__(self) -> None:
         coordinator = self.coordinator
-        if coordinator.pid != os.getpid():
-            coordinator.on_fork()
+        coordinator.check_fork()
         lock, stats = coordinator.lock, coordinator.stats
         deadline = coordinator.backoff.deadline(lock.timeout)
         if not coordinator.mutex.acquire(timeout=max(0.0, deadline - time.monotonic())):
