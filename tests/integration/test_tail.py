@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import time
 from collections.abc import Callable
 
 import pytest
@@ -36,6 +37,9 @@ def follow(argv: list[str], folder: str, scratch: str, max_bytes: int, name: str
     factory = functools.partial(lockrotate.TimedRotatingFileHandler, when="S", maxBytes=max_bytes)
     server = Server.start(argv, os.path.join(scratch, "tool.err"), stdout_path=out)
     try:
+        # Start just after a second boundary: the first file then lives about a second too,
+        # instead of perhaps a few milliseconds, which is a faster rollover than the test's.
+        time.sleep(1.05 - time.time() % 1.0)
         result = run(WORKLOAD, factory, folder, os.path.join(scratch, "results"))
         wait_for_lines(out, result.records)
     finally:
