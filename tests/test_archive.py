@@ -30,7 +30,7 @@ from lockrotate._archive import (
 )
 from lockrotate._compress import Compressor
 from lockrotate._files import Identity
-from lockrotate._naming import NumberedScheme, TimedScheme, scratch_path, scratch_pattern
+from lockrotate._naming import NumberedScheme, Slot, TimedScheme, scratch_path, scratch_pattern
 from lockrotate._permissions import Permissions
 from lockrotate._schedule import make_schedule
 
@@ -74,7 +74,7 @@ def basenames(infos: list[FileInfo]) -> list[str]:
     return [os.path.basename(info.path) for info in infos]
 
 
-def states(inventory: Inventory) -> list[tuple[int | str, State]]:
+def states(inventory: Inventory) -> list[tuple[Slot, State]]:
     return [(entry.slot, entry.state) for entry in inventory.entries]
 
 
@@ -116,10 +116,10 @@ def test_timed_scan_sees_each_state_and_nothing_else(tmp_path: Path) -> None:
     plant(tmp_path, [*ours, *STRANGERS])
     inventory = scan(tmp_path, TimedScheme(base, DAY, None))
     assert states(inventory) == [
-        ("2023-12-31.0", State.COMPRESSED),
-        ("2024-01-01.0", State.PLAIN),
-        ("2024-01-01.1", State.BOTH),
-        ("2024-01-02.0", State.PLAIN),
+        (("2023-12-31", 0), State.COMPRESSED),
+        (("2024-01-01", 0), State.PLAIN),
+        (("2024-01-01", 1), State.BOTH),
+        (("2024-01-02", 0), State.PLAIN),
     ]
     listed = sorted(name for entry in inventory.entries for name in basenames(entry.files))
     assert listed == sorted(ours)

@@ -106,8 +106,8 @@ def test_timed_slot_is_label_and_counter() -> None:
     first = scheme.parse("app.log.2024-01-01")
     third = scheme.parse("app.log.2024-01-01.2")
     assert first is not None and third is not None
-    assert first[1] == "2024-01-01.0"
-    assert third[1] == "2024-01-01.2"
+    assert first[1] == ("2024-01-01", 0)
+    assert third[1] == ("2024-01-01", 2)
     assert first[0] < third[0]
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
 from ._files import Identity
-from ._naming import bare, scratch_is_ours, scratch_path, scratch_pattern
+from ._naming import Slot, bare, scratch_is_ours, scratch_path, scratch_pattern
 
 if TYPE_CHECKING:
     from ._compress import Compressor
@@ -76,7 +76,7 @@ class Entry:
     """One rotated file: its place in the scheme and the copies of it on disk."""
 
     order: tuple[float, int]
-    slot: int | str
+    slot: Slot
     plain: FileInfo | None
     packed: FileInfo | None
     #: Further compressed copies in other formats (a process configured with another
@@ -108,7 +108,7 @@ class Scheme(Protocol):
     #: Whether retention orders rotated files by their last write rather than by name.
     by_write_time: bool
 
-    def parse(self, name: str) -> tuple[tuple[float, int], int | str] | None:
+    def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         """For a rotated name of this log (without compression extension): its order
         (oldest first) and its slot (backup index, or label and counter); else None."""
 
@@ -117,6 +117,18 @@ class Scratch(NamedTuple):
     path: str
     host: str
     pid: int
+
+    def alive(self) -> bool | None:
+        """Whether the process that made it still runs; None if it is of another host."""
+        if not scratch_is_ours(self.host):
+            return None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # it exists, as another user
+        return True
 
 
 @dataclass(frozen=True)
@@ -133,8 +145,8 @@ class Inventory:
         cls, base_path: str, scheme: Scheme, extensions: Sequence[str], names: Iterable[str]
     ) -> Inventory:
         folder, base_name = os.path.split(base_path)
-        orders: dict[int | str, tuple[float, int]] = {}
-        copies: dict[tuple[int | str, str], str] = {}
+        orders: dict[Slot, tuple[float, int]] = {}
+        copies: dict[tuple[Slot, str], str] = {}
         scratch_name = scratch_pattern(base_name)
         scratch = []
         for name in names:
@@ -200,15 +212,10 @@ class Inventory:
             info = FileInfo.of(item.path)
             if info is None:
                 continue  # gone, or not a file we could have made
-            if scratch_is_ours(item.host):
-                try:
-                    os.kill(item.pid, 0)
-                except ProcessLookupError:
-                    stale.append(item.path)
-                except PermissionError:
-                    pass
-                continue
-            if now - info.mtime_ns / 1e9 > _FOREIGN_STALE_AFTER:
+            alive = item.alive()
+            if alive is False or (
+                alive is None and now - info.mtime_ns / 1e9 > _FOREIGN_STALE_AFTER
+            ):
                 stale.append(item.path)
         return stale
 

@@ -20,6 +20,8 @@ from typing import Final
 from ._schedule import TimeSchedule
 
 Namer = Callable[[str], str]
+#: Where a rotated file stands in its scheme: a backup index, or a label and its counter.
+Slot = int | tuple[str, int]
 
 NAME_MAX: Final = 255
 # The longest tail added to a stem: ".<8 hex>.<pid, up to 7 digits>.<12 hex>.z".
@@ -143,7 +145,7 @@ class NumberedScheme:
         self.namer = namer
         self._named: dict[str, int] | None = None
 
-    def parse(self, name: str) -> tuple[tuple[float, int], int | str] | None:
+    def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         if self.namer is None:
             index = numbered_index(self.base_name, name, self.limit)
         else:
@@ -169,7 +171,7 @@ class TimedScheme:
         self.schedule = schedule
         self.namer = namer
 
-    def parse(self, name: str) -> tuple[tuple[float, int], int | str] | None:
+    def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         found = timed_label(self.base_name, name, self.schedule.label_pattern, self.namer)
         if found is None:
             return None
@@ -177,4 +179,4 @@ class TimedScheme:
         instant = self.schedule.parse_label(label)
         if instant is None:
             return None
-        return (instant, counter), f"{label}.{counter}"
+        return (instant, counter), (label, counter)

@@ -294,8 +294,11 @@ class TimePolicy:
         """Move the base file to its period's name, after every file of that period already
         there (even if retention removed some before them), so that names keep the order."""
         label = self.schedule.label(self.period)
-        slots = (label_counter(entry.slot) for entry in inventory.entries)
-        counter = max((c + 1 for lab, c in slots if lab == label), default=0)
+        slots = [entry.slot for entry in inventory.entries]
+        counter = max(
+            (slot[1] + 1 for slot in slots if isinstance(slot, tuple) and slot[0] == label),
+            default=0,
+        )
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             if not any(os.path.lexists(dest + ext) for ext in ("", *inventory.extensions)):
@@ -320,9 +323,3 @@ class TimePolicy:
 
     def after_fork(self) -> None:
         """The period is the file's, shared with the parent: nothing to reset."""
-
-
-def label_counter(slot: int | str) -> tuple[str, int]:
-    label, _, counter = str(slot).rpartition(".")
-    return label, int(counter)
-

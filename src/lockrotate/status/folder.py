@@ -59,16 +59,6 @@ def _entry_rows(
     return [*pair, *others]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
     """Rotated files, scratch files and the names outside the scheme; returns the claimed
     names."""
@@ -102,7 +92,7 @@ def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
         ours = scratch_is_ours(item.host)
         row = _info(info, "stray" if item.path in stale else "scratch", "scratch", now)
         row.update(pid=item.pid, host=item.host, this_host=ours)
-        row["alive"] = _pid_alive(item.pid) if ours else None
+        row["alive"] = item.alive()
         report.files.append(row)
         claimed.add(row["name"])
         if item.path in stale:
@@ -145,7 +135,7 @@ def _outside_reason(name: str, stem: str, lock_dir: str | None) -> str:
 
 
 def _gaps(report: Report, numbered: Inventory) -> None:
-    present = sorted(int(entry.slot) for entry in numbered.entries)
+    present = sorted(entry.slot for entry in numbered.entries if isinstance(entry.slot, int))
     if not present:
         return
     have = set(present)
