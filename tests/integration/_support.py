@@ -243,3 +243,15 @@ def wait_port(port: int, server: Server, timeout: float = STARTUP_TIMEOUT) -> No
 def logging_errors(*texts: str) -> list[str]:
     """The stderr texts that report a ``logging`` handler error (a traceback in a handler)."""
     return [text for text in texts if "--- Logging error ---" in text]
+
+
+def assert_all_logged(name: str, load: Load, stderr: str, folder: str) -> None:
+    """Every request a server's workers answered left its record once, whole, in both the
+    size- and the time-rotated log, over several rollovers, and no logging error."""
+    assert not load.failures, load.failures
+    assert len(load.pids) > 1, "every request went to one worker: the test proves nothing"
+    for base in ("timed.log", "size.log"):
+        report = check(f"{name} {base}", folder, base, load.expected)
+        assert report.ok, report.examples
+        assert report.files >= 4, "too few rollovers to prove anything"
+    assert not logging_errors(stderr), stderr

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ._support import Server, check, hammer, serving, wait_healthy
+from ._support import Server, assert_all_logged, hammer, serving, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -41,11 +41,5 @@ def test_gunicorn_sync_workers(preload: bool, folder: str, scratch: str) -> None
         load = hammer(port, clients=4, seconds=3.5, max_requests=1500)
         stderr = server.stderr()
 
-    assert not load.failures, load.failures
-    assert len(load.pids) > 1, "every request went to one worker: the test proves nothing"
     name = "preload" if preload else "no-preload"
-    for base in ("timed.log", "size.log"):
-        report = check(f"gunicorn {name} {base}", folder, base, load.expected)
-        assert report.ok, report.examples
-        assert report.files >= 4, "too few rollovers to prove anything"
-    assert "--- Logging error ---" not in stderr, stderr
+    assert_all_logged(f"gunicorn {name}", load, stderr, folder)

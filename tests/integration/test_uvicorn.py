@@ -17,16 +17,14 @@ import pytest
 from ._support import (
     Load,
     Server,
-    check,
+    assert_all_logged,
     hammer,
     listening_socket,
-    logging_errors,
     serving,
     wait_healthy,
 )
 
 EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-BASES = ("timed.log", "size.log")
 
 
 def json_config(folder: str, scratch: str) -> str:
@@ -59,16 +57,6 @@ def serve_and_load(argv: list[str], folder: str, scratch: str) -> tuple[Load, st
         wait_healthy(port, server)
         load = hammer(port, clients=4, seconds=3.5, max_requests=1500)
     return load, server.stderr()
-
-
-def assert_all_logged(name: str, load: Load, stderr: str, folder: str) -> None:
-    assert not load.failures, load.failures
-    assert len(load.pids) > 1, "every request went to one worker: the test proves nothing"
-    for base in BASES:
-        report = check(f"{name} {base}", folder, base, load.expected)
-        assert report.ok, report.examples
-        assert report.files >= 4, "too few rollovers to prove anything"
-    assert not logging_errors(stderr), stderr
 
 
 @pytest.mark.slow
