@@ -163,6 +163,7 @@ class Monitor:
 
     def __enter__(self) -> Monitor:
         os.makedirs(self.archive, exist_ok=True)
+        self.look()  # the state the run starts from, before anything can move
         self._thread = threading.Thread(target=self._run, name="folder-monitor", daemon=True)
         self._thread.start()
         return self

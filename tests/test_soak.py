@@ -20,8 +20,10 @@ A monitor lists the folder every 50 ms throughout and checks each listing:
   loaded machine. Files waiting longer count against ``backupCount``.
 
 Retention deletes whole files, so "every record exactly once" cannot be read from the final
-folder alone. The monitor keeps a hard link to every file it sees (one per inode; a file
-lives at least one 2 s period as the base file, far longer than 50 ms), so at the end:
+folder alone. The monitor keeps a hard link to every file it sees under any of the log's
+names, base or rotated, plain or compressed (one per inode). The first base file may roll
+over within milliseconds of the start, but every rotated file stays plain for at least the
+compression delay and compressed for two more periods, far longer than 50 ms; so at the end:
 
 - every record written is in exactly one plain file ever written, whole and in order;
 - every ``.gz`` ever seen decompresses in one pass to whole records, and holds exactly the
@@ -160,7 +162,12 @@ def test_soak_compress_then_roll_for_many_cycles(tmp_path: Path) -> None:
     try:
         for _ in procs:
             assert ready.acquire(timeout=120), "a writer did not start"
-        monitor = Monitor(str(folder), str(tmp_path / "archive"), log_pattern("app.log"), bounded)
+        monitor = Monitor(
+            str(folder), str(tmp_path / "archive"), log_pattern("app.log", SECOND_LABEL), bounded
+        )
+        # Start 12 ms before a period boundary: the first file rolls over between the
+        # writers' first and second records, the hardest moment for the monitor to see it.
+        time.sleep((INTERVAL - 0.012 - time.time() % INTERVAL) % INTERVAL)
         with monitor:
             go.set()
             for proc in procs:
@@ -189,6 +196,9 @@ def test_soak_compress_then_roll_for_many_cycles(tmp_path: Path) -> None:
     assert sum(result["rollovers"] for result in done) == len(rotated_seen)
     assert len(rotated_seen) >= periods - 2, sorted(rotated_seen)
     assert len(compressed_seen) >= periods - 4, sorted(compressed_seen)
+    # The monitor kept every rotated file, plain and compressed, not only the base files.
+    assert len(monitor.plain_files()) >= periods - 1, monitor.plain_files()
+    assert len(monitor.compressed_files()) >= periods - 4, monitor.compressed_files()
 
     # At the end: every record once in what was written; every .gz one layer of whole lines.
     report, problems = every_record_once(monitor, expected)
