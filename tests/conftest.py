@@ -1,4 +1,5 @@
-"""Helpers several test modules share: a fake clock, a time zone switch, a forked child."""
+"""Helpers several test modules share: a fake clock, a time zone switch, a forked child, a
+wait for a process to block on a lock, a count of open descriptors."""
 
 from __future__ import annotations
 
@@ -56,6 +57,28 @@ def run_in_child(body: Callable[[], int]) -> int:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
+
+
+def wait_blocked(pid: int, deadline: float = 20.0) -> None:
+    """Wait until /proc/locks shows *pid* blocked on a lock."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with open("/proc/locks") as f:
+            if any(line.split()[1:2] == ["->"] and str(pid) in line.split() for line in f):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"pid {pid} never blocked on the lock")
+
+
+def descriptors_under(folder: str | os.PathLike[str]) -> int:
+    """How many of this process's descriptors are open on files under *folder*: a thread left
+    running by another test cannot change it."""
+    prefix = os.path.join(os.path.realpath(folder), "")
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith(prefix)
+    return count
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import lockrotate
+from conftest import descriptors_under
 from lockrotate.bench import report, runner
 from lockrotate.bench.cli import main
 from lockrotate.bench.runner import Measurement, percentile, rows, wide_spreads
@@ -426,10 +427,10 @@ def test_ten_thousand_rollovers_leave_the_descriptor_count_flat(tmp_path: Path) 
         message = record_text("w", 0)
         for _ in range(101):  # the first record opens the file; each later one rolls it
             logger.warning(message)
-        before = len(os.listdir("/proc/self/fd"))
+        before = descriptors_under(tmp_path)
         for _ in range(10_000):
             logger.warning(message)
-        after = len(os.listdir("/proc/self/fd"))
+        after = descriptors_under(tmp_path)
         assert handler.stats.rollovers == 10_100
     finally:
         logger.removeHandler(handler)

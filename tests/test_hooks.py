@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import lockrotate
-from conftest import FakeClock, run_in_child
+from conftest import FakeClock, descriptors_under, run_in_child
 from lockrotate.bench.verify import log_files, record_text, verify
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
@@ -134,12 +134,11 @@ def test_lock_timeout_pickles() -> None:
 
 def test_a_record_after_close_is_appended_and_no_descriptor_kept(tmp_path: Path) -> None:
     base = str(tmp_path / "app.log")
-    before = len(os.listdir("/proc/self/fd"))
     handler = lockrotate.RotatingFileHandler(base, maxBytes=20, backupCount=2)
     emit(handler, "first")
     handler.close()
     emit(handler, "after close, long enough to pass maxBytes", "and again")
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert descriptors_under(tmp_path) == 0
     assert lines(base) == ["first", "after close, long enough to pass maxBytes", "and again"]
     assert not os.path.exists(base + ".1")  # a closed handler never rolls over
 
@@ -334,9 +333,12 @@ def test_a_child_forked_in_c_during_a_parents_rollover_rolls_over(tmp_path: Path
     not inherit "another thread holds the lock" for ever."""
     parent = os.getpid()
 
+    inside = threading.Event()
+
     class SlowInParent(lockrotate.RotatingFileHandler):
         def rotate(self, source: str, dest: str) -> None:
             if os.getpid() == parent:
+                inside.set()
                 time.sleep(0.5)
             super().rotate(source, dest)
 
@@ -345,7 +347,7 @@ def test_a_child_forked_in_c_during_a_parents_rollover_rolls_over(tmp_path: Path
     emit(handler, record_text("parent", 0))
     rolling = threading.Thread(target=handler.doRollover)
     rolling.start()
-    time.sleep(0.2)  # the other thread now holds the lock, inside rotate()
+    assert inside.wait(10)  # the other thread now holds the lock, inside rotate()
     records = 600
     pid = ctypes.CDLL(None, use_errno=True).fork()
     if pid == 0:

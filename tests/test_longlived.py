@@ -48,7 +48,7 @@ from _verify import (
     rotated_pattern,
     scheme,
 )
-from conftest import FakeClock
+from conftest import FakeClock, descriptors_under, wait_blocked
 from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
 from lockrotate.bench.workload import Workload, logger_for, run
 
@@ -287,7 +287,9 @@ def test_strict_child_forked_mid_rollover_writes_only_with_the_lock(tmp_path: Pa
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)  # another holder: its own open file description
         os.write(go_w, b"x")
-        time.sleep(1.5)
+        # The child is at its record and waits for the lock (a child that wrote without it
+        # would never wait, and fail here).
+        wait_blocked(pid)
         written_while_held = [
             r for f in log_files(str(tmp_path), "app.log") for r in records_in(f) if r[0] == "child"
         ]
@@ -531,15 +533,11 @@ def _alive(pid: int) -> bool:
 # 8. No descriptor outlives close() ----------------------------------------------------------
 
 
-def open_descriptors() -> int:
-    gc.collect()
-    return len(os.listdir("/proc/self/fd"))
-
-
 @pytest.mark.parametrize("kind", ["size", "timed"])
 def test_no_descriptor_outlives_close(tmp_path: Path, kind: str) -> None:
     build(kind, str(tmp_path / "warm.log")).close()  # type: ignore[attr-defined]
-    before = open_descriptors()
+    gc.collect()
+    before = descriptors_under(tmp_path)
     handlers = []
     for index in range(20):
         handler = build(kind, str(tmp_path / f"app{index}.log"))
@@ -547,7 +545,8 @@ def test_no_descriptor_outlives_close(tmp_path: Path, kind: str) -> None:
         handler.close()  # type: ignore[attr-defined]
         handler.handle(logging.makeLogRecord({"msg": "after close"}))  # type: ignore[attr-defined]
         handlers.append(handler)
-    assert open_descriptors() == before
+    gc.collect()
+    assert descriptors_under(tmp_path) == before
 
 
 # 12. An unreadable period file does not stop the rollover -----------------------------------

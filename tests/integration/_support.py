@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from lockrotate.bench.verify import Report, log_files, verify
+from lockrotate.bench.verify import Report, log_files, record_text, verify
 
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -147,6 +147,17 @@ def wait_for_lines(path: str, want: int, quiet: float = 2.0, timeout: float = 30
         if count >= want or now - since >= quiet or now >= deadline:
             return count
         time.sleep(0.1)
+
+
+def probe(base: str, out: str, timeout: float = 30.0) -> dict[str, int]:
+    """Append one record to the log *base* and wait until the tool that follows it has put
+    it in *out*: then the tool is watching before the test's writers start (a file rotated
+    before a follower starts is not the follower's to miss). Returns the record's count, to
+    add to the records expected in the log and in *out*."""
+    with open(base, "a") as f:
+        f.write(record_text("probe", 0) + "\n")
+    assert wait_for_lines(out, 1, quiet=timeout, timeout=timeout) == 1, f"nothing reached {out}"
+    return {"probe": 1}
 
 
 def wait_healthy(port: int, server: Server, timeout: float = STARTUP_TIMEOUT) -> None:

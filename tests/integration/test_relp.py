@@ -25,9 +25,9 @@ import pytest
 
 import lockrotate
 from lockrotate.bench.verify import log_files, read_bytes
-from lockrotate.bench.workload import RunResult, Workload, run
+from lockrotate.bench.workload import Workload, run
 
-from ._support import Server, check, free_port, wait_for_lines, wait_port
+from ._support import Server, check, free_port, probe, wait_for_lines, wait_port
 
 EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 WORKLOAD = Workload(procs=3, threads=1, seconds=5.0, pace=0.0005, start="fork")
@@ -50,9 +50,9 @@ def config(name: str, scratch: str, replace: dict[str, str]) -> str:
 
 def ship(
     need_tool: Callable[[str], str], folder: str, scratch: str, strict: bool
-) -> tuple[RunResult, str]:
-    """Write while both rsyslogs run and the collector restarts; return what was written
-    and the collector's output folder."""
+) -> tuple[dict[str, int], str]:
+    """Write while both rsyslogs run and the collector restarts; return the records written
+    (writer: count) and the collector's output folder."""
     rsyslogd = need_tool("rsyslogd")
     if not glob.glob("/usr/lib/*/rsyslog/omrelp.so") + glob.glob("/usr/lib/rsyslog/omrelp.so"):
         need_tool("omrelp (apt-get install rsyslog-relp)")
@@ -99,7 +99,8 @@ def ship(
             stdout_path=os.path.join(scratch, "edge.out"),
         )
         servers.append(edge)
-        time.sleep(0.5)  # imfile sets its inotify watch on the folder
+        # One record through the whole chain: imfile watches and RELP is connected.
+        probed = probe(os.path.join(folder, "app.log"), os.path.join(out, "myapp.log"))
 
         outage: list[float] = []
 
@@ -121,26 +122,25 @@ def ship(
         )
         result = run(WORKLOAD, factory, folder, os.path.join(scratch, "results"))
         restarter.join()
-        wait_for_lines(os.path.join(out, "myapp.log"), result.records, quiet=5.0, timeout=60.0)
+        expected = {**result.expected, **probed}
+        wait_for_lines(os.path.join(out, "myapp.log"), sum(expected.values()), 5.0, 60.0)
     finally:
         for server in servers:
             server.stop()
     assert result.crashed == [] and result.handler_errors == 0
     assert len(outage) == 2 and outage[1] - outage[0] >= OUTAGE
-    written = check("relp: files written", folder, "app.log", result.expected)
+    written = check("relp: files written", folder, "app.log", expected)
     assert written.ok, written.examples
     assert written.files >= 8, "too few rollovers to prove anything"
-    return result, out
+    return expected, out
 
 
 @pytest.mark.slow
 def test_relp_strict_exactly_once_across_collector_restart(
     need_tool: Callable[[str], str], folder: str, scratch: str
 ) -> None:
-    result, out = ship(need_tool, folder, scratch, strict=True)
-    report = check(
-        "imfile -> RELP -> central, restarted, strict", out, "myapp.log", result.expected
-    )
+    expected, out = ship(need_tool, folder, scratch, strict=True)
+    report = check("imfile -> RELP -> central, restarted, strict", out, "myapp.log", expected)
     assert report.ok, report.examples
 
 
@@ -148,10 +148,8 @@ def test_relp_strict_exactly_once_across_collector_restart(
 def test_relp_default_mode_misses_only_late_appends(
     need_tool: Callable[[str], str], folder: str, scratch: str
 ) -> None:
-    result, out = ship(need_tool, folder, scratch, strict=False)
-    report = check(
-        "imfile -> RELP -> central, restarted, default", out, "myapp.log", result.expected
-    )
+    expected, out = ship(need_tool, folder, scratch, strict=False)
+    report = check("imfile -> RELP -> central, restarted, default", out, "myapp.log", expected)
     assert (report.torn, report.duplicated, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
     assert report.found + report.lost == report.expected
     shipped = set(keys(read_bytes(os.path.join(out, "myapp.log"))))

@@ -3,12 +3,15 @@
 Each one runs from before the first record until it has caught up, and only what it
 printed is verified. Two tools lose lines by their design, and the tests measure it:
 ``tail -F`` skips whole files when the log rolls over faster than it looks at the name
-again, and imfile in ``polling`` mode skips what was rotated away between two polls.
+again, and imfile in ``polling`` mode skips files created and rotated away between two polls.
+imfile in ``inotify`` mode, in front of ``lock_every_write=True`` (as the README advises),
+must receive every line exactly once.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import signal
 import time
@@ -20,7 +23,7 @@ import lockrotate
 from lockrotate.bench.verify import Report, log_files
 from lockrotate.bench.workload import Workload, run
 
-from ._support import Server, check, wait_for_lines
+from ._support import Server, check, probe, wait_for_lines
 
 pytestmark = pytest.mark.slow
 
@@ -29,29 +32,45 @@ Record = tuple[str, int]
 
 
 def follow(
-    argv: list[str], folder: str, scratch: str, max_bytes: int, name: str, aligned: bool = False
+    argv: list[str],
+    folder: str,
+    scratch: str,
+    factory: Callable[[str], logging.Handler],
+    name: str,
+    aligned: bool = False,
+    started: Callable[[Server], None] | None = None,
 ) -> Report:
-    """Write with rollovers every second (and every *max_bytes*) while *argv* follows.
+    """Write with rollovers (*factory*'s handler) while *argv* follows the log.
 
-    *aligned*: start just after a second boundary, so that the first file lives about a second
-    like the others (otherwise it may live a few milliseconds: a faster rollover than the
-    test's). The report is about what the tool printed, in ``scratch/followed.log``.
+    The tool is started on a missing file (*started*, if given, waits until it has looked),
+    then a probe record shows that it follows the log before the writers start. *aligned*:
+    start just after a second boundary, so that the first file lives about a second like the
+    others (otherwise it may live a few milliseconds: a faster rollover than the test's). The
+    report is about what the tool printed, in ``scratch/followed.log``.
     """
     out = os.path.join(scratch, "followed.log")
-    factory = functools.partial(lockrotate.TimedRotatingFileHandler, when="S", maxBytes=max_bytes)
     server = Server.start(argv, os.path.join(scratch, "tool.err"), stdout_path=out)
     try:
+        if started is not None:
+            started(server)
+        probed = probe(os.path.join(folder, "app.log"), out)
         if aligned:
             time.sleep(1.05 - time.time() % 1.0)
         result = run(WORKLOAD, factory, folder, os.path.join(scratch, "results"))
-        wait_for_lines(out, result.records)
+        wait_for_lines(out, result.records + 1)
     finally:
         server.stop(signal.SIGTERM)
     assert result.crashed == [] and result.handler_errors == 0
-    rotated = check(f"{name}: files written", folder, "app.log", result.expected)
+    expected = {**result.expected, **probed}
+    rotated = check(f"{name}: files written", folder, "app.log", expected)
     assert rotated.ok, rotated.examples
     assert rotated.files >= 4, "too few rollovers to prove anything"
-    return check(name, scratch, "followed.log", result.expected)
+    return check(name, scratch, "followed.log", expected)
+
+
+def timed(max_bytes: int) -> Callable[[str], logging.Handler]:
+    """Rotation every second, and every *max_bytes* if not 0."""
+    return functools.partial(lockrotate.TimedRotatingFileHandler, when="S", maxBytes=max_bytes)
 
 
 def records_in(path: str) -> list[Record]:
@@ -83,24 +102,39 @@ def assert_only_lost(report: Report) -> None:
     assert report.lost > 0, "the tool received every line: nothing here shows its loss"
 
 
-def tail_argv(need_tool: Callable[[str], str], folder: str) -> list[str]:
-    return [need_tool("tail"), "-F", "-n", "+1", "-s", "0.1", os.path.join(folder, "app.log")]
+def tail_argv(need_tool: Callable[[str], str], folder: str, *options: str) -> list[str]:
+    path = os.path.join(folder, "app.log")
+    return [need_tool("tail"), "-F", "-n", "+1", "-s", "0.1", *options, path]
+
+
+def tail_polls(server: Server) -> None:
+    """Wait until tail has found the log missing: GNU tail then follows the name by polling
+    (every ``-s`` seconds; it looks for a new file at the name after ``--max-unchanged-stats``
+    polls without change, 5 by default), not through inotify."""
+    deadline = time.monotonic() + 30
+    while "cannot open" not in server.stderr():
+        assert time.monotonic() < deadline, f"tail never looked: {server.stderr()}"
+        time.sleep(0.01)
 
 
 def test_tail_follows_every_second(
     need_tool: Callable[[str], str], folder: str, scratch: str
 ) -> None:
-    argv = tail_argv(need_tool, folder)
-    report = follow(argv, folder, scratch, 0, "tail -F, 1 rollover/s", aligned=True)
+    # A new file looked for after one unchanged poll: within 0.2 s of a rollover.
+    argv = tail_argv(need_tool, folder, "--max-unchanged-stats=1")
+    name = "tail -F, 1 rollover/s"
+    report = follow(argv, folder, scratch, timed(0), name, aligned=True, started=tail_polls)
     assert report.ok, report.examples
 
 
 def test_tail_skips_files_when_rolling_fast(
     need_tool: Callable[[str], str], folder: str, scratch: str
 ) -> None:
-    # About 20 rollovers a second: more than tail -F keeps up with.
+    # About 20 rollovers a second: more than tail -F keeps up with when it looks for a new
+    # file only after half a second without change.
     argv = tail_argv(need_tool, folder)
-    report = follow(argv, folder, scratch, 20000, "tail -F, ~20 rollovers/s")
+    name = "tail -F, ~20 rollovers/s"
+    report = follow(argv, folder, scratch, timed(20000), name, started=tail_polls)
     assert_only_lost(report)
     per_file = missed_per_file(folder, scratch)
     skipped = [name for name, (printed, missed) in per_file.items() if printed == 0 and missed]
@@ -131,21 +165,33 @@ def rsyslog_argv(
     return [rsyslogd, "-n", "-f", conf, "-i", os.path.join(scratch, "rsyslogd.pid")]
 
 
-def test_rsyslog_imfile_inotify_follows_fast_rollovers(
+def test_rsyslog_imfile_inotify_with_strict_mode_misses_nothing(
     need_tool: Callable[[str], str], folder: str, scratch: str
 ) -> None:
+    # What the README advises in front of imfile: lock_every_write=True, and files that live
+    # a few tenths of a second (100 kB: several rollovers a second here).
     argv = rsyslog_argv(need_tool, folder, scratch, "inotify")
-    report = follow(argv, folder, scratch, 20000, "rsyslog imfile inotify, ~20 rollovers/s")
+    factory = functools.partial(
+        lockrotate.RotatingFileHandler,
+        maxBytes=100_000,
+        backupCount=100_000,
+        lock_every_write=True,
+    )
+    report = follow(argv, folder, scratch, factory, "rsyslog imfile inotify, strict")
     assert report.ok, report.examples
 
 
-def test_rsyslog_imfile_polling_skips_rotated_files(
+def test_rsyslog_imfile_polling_skips_files_rotated_between_polls(
     need_tool: Callable[[str], str], folder: str, scratch: str
 ) -> None:
+    # About 20 rollovers a second against one poll a second.
     argv = rsyslog_argv(need_tool, folder, scratch, "polling")
-    report = follow(argv, folder, scratch, 0, "rsyslog imfile polling, 1 rollover/s")
+    name = "rsyslog imfile polling, ~20 rollovers/s"
+    report = follow(argv, folder, scratch, timed(20000), name)
     assert_only_lost(report)
     per_file = missed_per_file(folder, scratch)
+    skipped = [name for name, (printed, missed) in per_file.items() if printed == 0 and missed]
+    assert skipped, f"imfile lost lines but skipped no whole file: {per_file}"
     # What it missed was rotated away before a poll reached it: the live file is whole.
     assert per_file["app.log"][1] == 0, per_file["app.log"]
     assert sum(missed for _, missed in per_file.values()) == report.lost
