@@ -203,7 +203,7 @@ def test_soak_compress_then_roll_for_many_cycles(tmp_path: Path) -> None:
     # At the end: every record once in what was written; every .gz one layer of whole lines.
     report, problems = every_record_once(monitor, expected)
     assert report.ok, report.examples
-    assert report.found == report.expected == sum(expected.values()) > 0
+    assert report.found == sum(expected.values()) > 0
     assert problems == [], problems[:10]
     finals = log_files(str(folder), "app.log")
     assert outside(os.listdir(folder), ALLOWED) == []
