@@ -137,7 +137,7 @@ def test_tail_skips_files_when_rolling_fast(
     report = follow(argv, folder, scratch, timed(20000), name, started=tail_polls)
     assert_only_lost(report)
     per_file = missed_per_file(folder, scratch)
-    skipped = [name for name, (printed, missed) in per_file.items() if printed == 0 and missed]
+    skipped = [file for file, (printed, missed) in per_file.items() if printed == 0 and missed]
     assert skipped, f"tail -F lost lines but skipped no whole file: {per_file}"
     # It caught up with the last file: the loss is in rotated files only.
     assert per_file["app.log"][1] == 0, per_file["app.log"]
@@ -190,7 +190,7 @@ def test_rsyslog_imfile_polling_skips_files_rotated_between_polls(
     report = follow(argv, folder, scratch, timed(20000), name)
     assert_only_lost(report)
     per_file = missed_per_file(folder, scratch)
-    skipped = [name for name, (printed, missed) in per_file.items() if printed == 0 and missed]
+    skipped = [file for file, (printed, missed) in per_file.items() if printed == 0 and missed]
     assert skipped, f"imfile lost lines but skipped no whole file: {per_file}"
     # What it missed was rotated away before a poll reached it: the live file is whole.
     assert per_file["app.log"][1] == 0, per_file["app.log"]
