@@ -42,20 +42,26 @@ def local_zone(tz: str) -> Iterator[None]:
         time.tzset()
 
 
-def run_in_child(body: Callable[[], int]) -> int:
-    """Run *body* in a forked child and return its exit code (99 if it raised)."""
+def fork_child(body: Callable[[], int | None]) -> int:
+    """Fork; the child runs *body* and leaves with what it returns (None: 0), or 99 after
+    printing what it raised. Returns the child's pid."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         code = 99
         try:
-            code = body()
+            code = body() or 0
         except BaseException:
             traceback.print_exc()
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    return pid
+
+
+def run_in_child(body: Callable[[], int | None]) -> int:
+    """Run *body* in a forked child and return its exit code (99 if it raised)."""
+    _, status = os.waitpid(fork_child(body), 0)
     return os.waitstatus_to_exitcode(status)
 
 

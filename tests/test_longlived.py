@@ -27,7 +27,6 @@ import tempfile
 import textwrap
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ from _verify import (
     rotated_pattern,
     scheme,
 )
-from conftest import FakeClock, descriptors_under, wait_blocked
+from conftest import FakeClock, descriptors_under, fork_child, wait_blocked
 from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
 from lockrotate.bench.workload import Workload, logger_for, run
 
@@ -75,23 +74,6 @@ class CountingSize(Counting, lockrotate.RotatingFileHandler):
 
 class CountingTimed(Counting, lockrotate.TimedRotatingFileHandler):
     pass
-
-
-def fork_child(body: Callable[[], None]) -> int:
-    """Fork; the child runs *body* and leaves with 0, or 99 after printing what it raised."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 99
-        try:
-            body()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
 
 
 def wait_child(pid: int, timeout: float = 60.0) -> int:

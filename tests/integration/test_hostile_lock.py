@@ -186,8 +186,9 @@ def _hold_mid_rollover(path: str, archive: str, marker: str, release: str, out: 
     )
 
 
-def _hold_as_nobody(folder: str, name: str, conn: Any) -> None:
+def _hold_as_nobody(lock_file: str, conn: Any) -> None:
     """Become ``nobody``, open the lock file read-only, take it, and keep it."""
+    folder, name = os.path.split(lock_file)
     try:
         directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         os.setgroups([])
@@ -403,6 +404,41 @@ def narrow(path: str) -> list[str]:
 # 1. A holder of the same user, stopped in the middle of its rollover ----------------------
 
 
+def outage_by_holder(
+    path: str, archive: str, scratch: str, strict: bool, hold: Callable[[str, Any], None]
+) -> tuple[Run, list[str]]:
+    """One writer flat out; after WARMUP + NORMAL seconds another process (*hold*) takes the
+    log's lock and is killed OUTAGE seconds later. Returns the writer's run and the bounds it
+    missed (:func:`judge`)."""
+    writer_out = os.path.join(scratch, "writer")
+    ctx = multiprocessing.get_context("fork")
+    until = ctx.RawValue("d", time.monotonic() + 120)
+    writer = ctx.Process(target=_write_flat_out, args=(path, strict, archive, until, writer_out))
+    lock_file = lockrotate.RotatingFileHandler(path, delay=True).lock_file
+    parent, child = ctx.Pipe()
+    holder = ctx.Process(target=hold, args=(lock_file, child))
+    first = "the writer's first locked write" if strict else "the writer's first rollover"
+    with started(writer):
+        wait_until(lambda: os.path.exists(lock_file), first)
+        time.sleep(WARMUP + NORMAL)
+        normal_end = time.monotonic()
+        with started(holder):
+            took = receive(parent, f"{hold.__name__}: the lock")
+            time.sleep(max(0.0, took + OUTAGE - time.monotonic()))
+            outage_end = time.monotonic()
+            holder.kill()
+            holder.join(EVENT_TIMEOUT)
+        released = time.monotonic()
+        until.value = released + RECOVERY
+        writer.join(EVENT_TIMEOUT)
+    assert writer.exitcode == 0, error_text(writer_out)
+
+    run = Run.load(writer_out)
+    normal = (run.starts[0] + WARMUP, normal_end)
+    flag = FLAG_LOCKED if strict else FLAG_ROLLED
+    return run, judge(run, normal, (took, outage_end), released, flag)
+
+
 @pytest.mark.slow
 def test_a_holder_stopped_mid_rollover_costs_one_timeout(folder: str, scratch: str) -> None:
     """A second lockrotate writer stalls in its ``rotator`` (backups shifted, base file not
@@ -468,33 +504,9 @@ def test_an_unprivileged_holder_costs_one_timeout(folder: str, scratch: str) -> 
     os.close(fd)
     archive = os.path.join(scratch, "archive")
     os.mkdir(archive)
-    writer_out = os.path.join(scratch, "writer")
-    ctx = multiprocessing.get_context("fork")
-    until = ctx.RawValue("d", time.monotonic() + 120)
-    writer = ctx.Process(target=_write_flat_out, args=(path, False, archive, until, writer_out))
-    lock_file = lockrotate.RotatingFileHandler(path, delay=True).lock_file
-    parent, child = ctx.Pipe()
-    holder = ctx.Process(target=_hold_as_nobody, args=(folder, os.path.basename(lock_file), child))
-    with started(writer):
-        wait_until(lambda: os.path.exists(lock_file), "the writer's first rollover")
-        time.sleep(WARMUP + NORMAL)
-        normal_end = time.monotonic()
-        with started(holder):
-            took = receive(parent, "nobody's lock")
-            time.sleep(max(0.0, took + OUTAGE - time.monotonic()))
-            outage_end = time.monotonic()
-            holder.kill()
-            holder.join(EVENT_TIMEOUT)
-        released = time.monotonic()
-        until.value = released + RECOVERY
-        writer.join(EVENT_TIMEOUT)
-    assert writer.exitcode == 0, error_text(writer_out)
-
-    run = Run.load(writer_out)
-    normal = (run.starts[0] + WARMUP, normal_end)
-    problems = judge(run, normal, (took, outage_end), released, FLAG_ROLLED)
+    run, problems = outage_by_holder(path, archive, scratch, False, _hold_as_nobody)
     problems += sizes_near_max(folder)
-    problems += narrow(lock_file)
+    problems += narrow(lockrotate.RotatingFileHandler(path, delay=True).lock_file)
     problems += check_archived("unprivileged holder", folder, archive, {WRITER: run.count})
     assert not problems, "\n".join(problems)
 
@@ -722,30 +734,6 @@ def test_strict_mode_goes_unlocked_under_a_stuck_lock(folder: str, scratch: str)
     path = os.path.join(folder, "app.log")
     archive = os.path.join(scratch, "archive")
     os.mkdir(archive)
-    writer_out = os.path.join(scratch, "writer")
-    ctx = multiprocessing.get_context("fork")
-    until = ctx.RawValue("d", time.monotonic() + 120)
-    writer = ctx.Process(target=_write_flat_out, args=(path, True, archive, until, writer_out))
-    lock_file = lockrotate.RotatingFileHandler(path, delay=True).lock_file
-    parent, child = ctx.Pipe()
-    holder = ctx.Process(target=_hold, args=(lock_file, child))
-    with started(writer):
-        wait_until(lambda: os.path.exists(lock_file), "the writer's first locked write")
-        time.sleep(WARMUP + NORMAL)
-        normal_end = time.monotonic()
-        with started(holder):
-            took = receive(parent, "the holder's lock")
-            time.sleep(max(0.0, took + OUTAGE - time.monotonic()))
-            outage_end = time.monotonic()
-            holder.kill()
-            holder.join(EVENT_TIMEOUT)
-        released = time.monotonic()
-        until.value = released + RECOVERY
-        writer.join(EVENT_TIMEOUT)
-    assert writer.exitcode == 0, error_text(writer_out)
-
-    run = Run.load(writer_out)
-    normal = (run.starts[0] + WARMUP, normal_end)
-    problems = judge(run, normal, (took, outage_end), released, FLAG_LOCKED)
+    run, problems = outage_by_holder(path, archive, scratch, True, _hold)
     problems += check_archived("strict, stuck lock", folder, archive, {WRITER: run.count})
     assert not problems, "\n".join(problems)

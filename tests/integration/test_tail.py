@@ -96,10 +96,17 @@ def missed_per_file(folder: str, scratch: str) -> dict[str, tuple[int, int]]:
     return counts
 
 
-def assert_only_lost(report: Report) -> None:
-    """Nothing printed twice, torn, out of order or made up; some lines not printed."""
+def assert_skipped_whole_files(report: Report, folder: str, scratch: str) -> None:
+    """What a follower that falls behind loses: nothing printed twice, torn, out of order or
+    made up; some lines not printed, among them whole files; and the loss is in rotated files
+    only (it caught up with the live one)."""
     assert (report.torn, report.duplicated, report.out_of_order, report.unexpected) == (0, 0, 0, 0)
     assert report.lost > 0, "the tool received every line: nothing here shows its loss"
+    per_file = missed_per_file(folder, scratch)
+    skipped = [file for file, (printed, missed) in per_file.items() if printed == 0 and missed]
+    assert skipped, f"lines lost but no whole file skipped: {per_file}"
+    assert per_file["app.log"][1] == 0, per_file["app.log"]
+    assert sum(missed for _, missed in per_file.values()) == report.lost
 
 
 def tail_argv(need_tool: Callable[[str], str], folder: str, *options: str) -> list[str]:
@@ -135,13 +142,7 @@ def test_tail_skips_files_when_rolling_fast(
     argv = tail_argv(need_tool, folder)
     name = "tail -F, ~20 rollovers/s"
     report = follow(argv, folder, scratch, timed(20000), name, started=tail_polls)
-    assert_only_lost(report)
-    per_file = missed_per_file(folder, scratch)
-    skipped = [file for file, (printed, missed) in per_file.items() if printed == 0 and missed]
-    assert skipped, f"tail -F lost lines but skipped no whole file: {per_file}"
-    # It caught up with the last file: the loss is in rotated files only.
-    assert per_file["app.log"][1] == 0, per_file["app.log"]
-    assert sum(missed for _, missed in per_file.values()) == report.lost
+    assert_skipped_whole_files(report, folder, scratch)
 
 
 def rsyslog_argv(
@@ -188,10 +189,4 @@ def test_rsyslog_imfile_polling_skips_files_rotated_between_polls(
     argv = rsyslog_argv(need_tool, folder, scratch, "polling")
     name = "rsyslog imfile polling, ~20 rollovers/s"
     report = follow(argv, folder, scratch, timed(20000), name)
-    assert_only_lost(report)
-    per_file = missed_per_file(folder, scratch)
-    skipped = [file for file, (printed, missed) in per_file.items() if printed == 0 and missed]
-    assert skipped, f"imfile lost lines but skipped no whole file: {per_file}"
-    # What it missed was rotated away before a poll reached it: the live file is whole.
-    assert per_file["app.log"][1] == 0, per_file["app.log"]
-    assert sum(missed for _, missed in per_file.values()) == report.lost
+    assert_skipped_whole_files(report, folder, scratch)
