@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from lockrotate.bench.verify import Report, log_files, record_text, verify
 
+EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 10.0
@@ -266,3 +267,24 @@ def assert_all_logged(name: str, load: Load, stderr: str, folder: str) -> None:
         assert report.ok, report.examples
         assert report.files >= 4, "too few rollovers to prove anything"
     assert not logging_errors(stderr), stderr
+
+
+def serve_and_load(argv: list[str], folder: str, scratch: str) -> tuple[Load, str]:
+    """Run the server *argv* from the examples folder, with ``LOCKROTATE_LOG_DIR`` set to
+    *folder*, on a socket we bound (``{fd}`` in *argv* is its descriptor, for ``fd://``);
+    send it load, stop it; return the load and its stderr."""
+    listener = listening_socket()
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    argv = [arg.replace("{fd}", str(fd)) for arg in argv]
+    env = {**os.environ, "LOCKROTATE_LOG_DIR": folder}
+    try:
+        server = Server.start(
+            argv, os.path.join(scratch, "server.err"), pass_fds=[fd], cwd=EXAMPLES, env=env
+        )
+    finally:
+        listener.close()
+    with serving(server):
+        wait_healthy(port, server)
+        load = hammer(port, clients=4, seconds=3.5, max_requests=1500)
+    return load, server.stderr()

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from celery import Celery, group
 
-from ._support import Server, check, free_port, logging_errors, serving, wait_port
+from ._support import EXAMPLES, Server, check, free_port, logging_errors, serving, wait_port
 
-EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 TASKS = 2000
 RESULT_TIMEOUT = 120.0
 

@@ -9,9 +9,8 @@ import sys
 
 import pytest
 
-from ._support import check, logging_errors
+from ._support import EXAMPLES, check, logging_errors
 
-EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 PROCS = 4
 RUN_TIMEOUT = 120.0
 

@@ -7,13 +7,12 @@ import os
 
 import pytest
 
-from ._support import check
+from ._support import EXAMPLES, check
 
 pytestmark = pytest.mark.slow
 
 TASKS = 90
 RECORDS = 40
-EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 
 
 @pytest.mark.parametrize("pool", ["pool", "executor"])

@@ -20,9 +20,8 @@ import pytest
 import lockrotate
 from lockrotate.bench.workload import Workload, run
 
-from ._support import check, logging_errors
+from ._support import EXAMPLES, check, logging_errors
 
-EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 WORKLOAD = Workload(procs=4, threads=2, records=5000, start="fork")
 
 

@@ -27,9 +27,8 @@ import lockrotate
 from lockrotate.bench.verify import log_files, read_bytes
 from lockrotate.bench.workload import Workload, run
 
-from ._support import Server, check, free_port, probe, wait_for_lines, wait_port
+from ._support import EXAMPLES, Server, check, free_port, probe, wait_for_lines, wait_port
 
-EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 WORKLOAD = Workload(procs=3, threads=1, seconds=5.0, pace=0.0005, start="fork")
 MAX_BYTES = 50_000
 OUTAGE_AT, OUTAGE = 1.5, 1.5

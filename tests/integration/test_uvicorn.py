@@ -14,17 +14,7 @@ import sys
 
 import pytest
 
-from ._support import (
-    Load,
-    Server,
-    assert_all_logged,
-    hammer,
-    listening_socket,
-    serving,
-    wait_healthy,
-)
-
-EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+from ._support import EXAMPLES, assert_all_logged, serve_and_load
 
 
 def json_config(folder: str, scratch: str) -> str:
@@ -38,25 +28,6 @@ def json_config(folder: str, scratch: str) -> str:
     with open(path, "w") as f:
         json.dump(config, f)
     return path
-
-
-def serve_and_load(argv: list[str], folder: str, scratch: str) -> tuple[Load, str]:
-    """Run the server on a socket we bound, send it load, stop it; return load and stderr."""
-    listener = listening_socket()
-    port = listener.getsockname()[1]
-    fd = listener.fileno()
-    argv = [arg.replace("{fd}", str(fd)) for arg in argv]
-    env = {**os.environ, "LOCKROTATE_LOG_DIR": folder}
-    try:
-        server = Server.start(
-            argv, os.path.join(scratch, "server.err"), pass_fds=[fd], cwd=EXAMPLES, env=env
-        )
-    finally:
-        listener.close()
-    with serving(server):
-        wait_healthy(port, server)
-        load = hammer(port, clients=4, seconds=3.5, max_requests=1500)
-    return load, server.stderr()
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from ._support import (
+    EXAMPLES,
     Server,
     assert_all_logged,
     free_port,
@@ -20,8 +21,6 @@ from ._support import (
     serving,
     wait_healthy,
 )
-
-EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 
 
 def uwsgi_program() -> str:
