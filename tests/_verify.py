@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import os
 import re
@@ -83,8 +84,10 @@ def misfiled(
     created: Mapping[tuple[str, int], float],
     base_name: str,
     on_the_way: float,
+    utc: bool = False,
 ) -> list[str]:
-    """Records that sit in a file named for another period (``when='S'``, local time).
+    """Records that sit in a file named for another period (``when='S'``, local time or
+    *utc*).
 
     *files* maps each file's path to the ``(writer, seq)`` records in it; *created* gives
     each record's creation time (taken just before ``logger.info``). A record created at *t*
@@ -99,7 +102,8 @@ def misfiled(
     for path in files:
         m = rotated.fullmatch(os.path.basename(path))
         if m:
-            starts[path] = time.mktime(time.strptime(m[1], SECOND_FORMAT))
+            label = time.strptime(m[1], SECOND_FORMAT)
+            starts[path] = calendar.timegm(label) if utc else time.mktime(label)
     newest_end = max(starts.values(), default=float("-inf")) + 1.0
     wrong = []
     for path, records in files.items():

@@ -12,7 +12,6 @@ cannot hide a lost or doubled record.
 from __future__ import annotations
 
 import bisect
-import calendar
 import contextlib
 import errno
 import faulthandler
@@ -34,6 +33,7 @@ from typing import Any
 import pytest
 
 import lockrotate
+from _verify import misfiled, records_in
 from lockrotate.bench.verify import record_text
 from lockrotate.bench.workload import logger_for
 
@@ -577,7 +577,6 @@ PLANTED_RECORDS = 200
 PLANTED_PACE = 0.0125  # 200 records over 2.5 s: at least two boundaries of when='S'
 HANG_AFTER = 12.0  # a child still running then is hung: its stack goes to its stderr
 ON_THE_WAY = 0.3  # a record created this long before a boundary may land after it
-SECOND = "%Y-%m-%d_%H-%M-%S"
 ROTATED = re.compile(r"app\.log\.(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})(?:\.[1-9]\d*)?")
 
 
@@ -660,27 +659,13 @@ PLANTS: dict[str, tuple[Callable[[str], None], bool, bool]] = {
 }
 
 
-def misfiled(folder: str, created: list[float]) -> tuple[list[str], int]:
+def misfiled_planted(folder: str, created: list[float]) -> tuple[list[str], int]:
     """Records in a file named for another period (UTC labels), and how many files rotated."""
-    files = list_files(folder)
-    starts = {}
-    for path in files:
-        m = ROTATED.fullmatch(os.path.basename(path))
-        if m:
-            starts[path] = calendar.timegm(time.strptime(m[1], SECOND))
-    newest_end = max(starts.values(), default=float("-inf")) + 1.0
-    wrong = []
-    for path in files:
-        low, high = (starts[path], starts[path] + 1.0) if path in starts else (newest_end, 1e18)
-        with open(path, "rb") as f:
-            for line in f.read().splitlines():
-                parts = line.split(b" ", 2)
-                if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(created):
-                    t = created[int(parts[1])]
-                    if not low - ON_THE_WAY <= t < high:
-                        name = os.path.basename(path)
-                        wrong.append(f"record {int(parts[1])} of {t:.3f} is in {name}")
-    return wrong[:5], len(starts)
+    files = {path: records_in(path) for path in list_files(folder)}
+    times = {("planted", seq): t for seq, t in enumerate(created)}
+    wrong = misfiled(files, times, "app.log", ON_THE_WAY, utc=True)
+    rotated = [path for path in files if ROTATED.fullmatch(os.path.basename(path))]
+    return wrong[:5], len(rotated)
 
 
 @pytest.mark.slow
@@ -715,7 +700,7 @@ def test_planted_names_never_hang_the_application(tmp_path: Any) -> None:
         if reported_once and result["reports"] != 1:
             problems.append(f"{name}: reported {result['reports']} times, not once")
         if rotates:
-            wrong, rotated = misfiled(sub, result["created"])
+            wrong, rotated = misfiled_planted(sub, result["created"])
             if wrong or rotated == 0 or result["rollovers"] == 0:
                 problems.append(
                     f"{name}: {rotated} files rotated, {result['rollovers']} rollovers, "
