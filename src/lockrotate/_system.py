@@ -1,0 +1,148 @@
+"""The one seam between lockrotate's protocol and the world: every system call it makes.
+
+The core (protocol, policies, archive, locks, compressor) never imports ``os``, ``fcntl``,
+``time`` or ``threading`` for anything that touches shared state: it asks a :class:`System`.
+Production uses :data:`REAL`, whose methods are the calls themselves; the deterministic
+simulator in ``tests/sim`` passes its own, with an in-memory filesystem, an ``flock`` model,
+a virtual clock and a scheduler that may switch threads at every call. So the code a test
+drives is exactly the code that runs in production.
+
+Pure computation (path arithmetic with ``os.path``, ``stat`` mode predicates, calendar
+arithmetic given a timestamp) stays where it is: it touches nothing shared.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+
+class Mutex(Protocol):
+    """A thread lock (``threading.Lock``'s shape)."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+    def release(self) -> None: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Condition(AbstractContextManager[bool], Protocol):
+    """A condition variable (``threading.Condition``'s shape, the parts used)."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+    def notify(self, n: int = 1) -> None: ...
+    def notify_all(self) -> None: ...
+
+
+class Thread(Protocol):
+    """A started thread (``threading.Thread``'s shape, the parts used)."""
+
+    def join(self, timeout: float | None = None) -> None: ...
+    def is_alive(self) -> bool: ...
+
+
+class System:
+    """The real world: each method is the system call of the same name.
+
+    A subclass (the simulator's) overrides every method; the core calls nothing else.
+    """
+
+    # Files -------------------------------------------------------------------------------
+    def open(self, path: str, flags: int, mode: int = 0o666) -> int:
+        return os.open(path, flags, mode)
+
+    def close(self, fd: int) -> None:
+        os.close(fd)
+
+    def write(self, fd: int, data: bytes) -> int:
+        return os.write(fd, data)
+
+    def read(self, fd: int, n: int) -> bytes:
+        return os.read(fd, n)
+
+    def pread(self, fd: int, n: int, offset: int) -> bytes:
+        return os.pread(fd, n, offset)
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        return os.pwrite(fd, data, offset)
+
+    def lseek(self, fd: int, pos: int, how: int) -> int:
+        return os.lseek(fd, pos, how)
+
+    def fstat(self, fd: int) -> os.stat_result:
+        return os.fstat(fd)
+
+    def stat(self, path: str) -> os.stat_result:
+        return os.stat(path)
+
+    def lstat(self, path: str) -> os.stat_result:
+        return os.lstat(path)
+
+    def fchmod(self, fd: int, mode: int) -> None:
+        os.fchmod(fd, mode)
+
+    def fchown(self, fd: int, uid: int, gid: int) -> None:
+        os.fchown(fd, uid, gid)
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)
+
+    # Names -------------------------------------------------------------------------------
+    def rename(self, src: str, dst: str) -> None:
+        os.rename(src, dst)
+
+    def link(self, src: str, dst: str) -> None:
+        os.link(src, dst)
+
+    def unlink(self, path: str) -> None:
+        os.unlink(path)
+
+    def listdir(self, path: str) -> list[str]:
+        return os.listdir(path)
+
+    def scandir(self, path: str) -> Iterator[os.DirEntry[str]]:
+        return os.scandir(path)
+
+    # Locks -------------------------------------------------------------------------------
+    def flock(self, fd: int, operation: int) -> None:
+        fcntl.flock(fd, operation)
+
+    # Clocks ------------------------------------------------------------------------------
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    # Processes and threads ---------------------------------------------------------------
+    def getpid(self) -> int:
+        return os.getpid()
+
+    def geteuid(self) -> int:
+        return os.geteuid()
+
+    def thread_id(self) -> int:
+        return threading.get_ident()
+
+    def mutex(self) -> Mutex:
+        return threading.Lock()
+
+    def condition(self) -> Condition:
+        return threading.Condition()
+
+    def start_thread(self, target: Callable[[], None], name: str) -> Thread:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        return thread
+
+
+REAL = System()
+"""The system every handler uses unless a test passes another."""
