@@ -13,19 +13,21 @@ import io
 import logging
 import logging.handlers
 import os
-import time
+import stat
 import weakref
 from collections.abc import Callable
 from typing import ClassVar
 
 from ._archive import Archive, Retention
 from ._compress import Compressor
-from ._files import APPEND, AppendFile, open_file
-from ._locks import LockTimeout, LockUnusable, make_lock
+from ._errors import LockTimeout, LockUnusable
+from ._files import APPEND, AppendFile, lexists, open_file
+from ._locks import make_lock
 from ._outage import Kind, Outages
 from ._rollover import Coordinator, Policy
 from ._settings import Settings, count_arg, flag_arg
 from ._stats import HandlerStats
+from ._system import System
 
 _LIVE: weakref.WeakSet[SharedFileHandler] = weakref.WeakSet()
 
@@ -36,6 +38,13 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _is_folder(system: System, path: str) -> bool:
+    try:
+        return stat.S_ISDIR(system.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 class SharedFileHandler(logging.handlers.BaseRotatingHandler):
@@ -58,10 +67,11 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         encoding: str | None,
         delay: bool,
         errors: str | None,
+        system: System,
     ) -> None:
         base = settings.base_path
         delay = flag_arg("delay", delay)
-        if not delay and not os.path.isdir(os.path.dirname(base)):
+        if not delay and not _is_folder(system, os.path.dirname(base)):
             raise FileNotFoundError(errno.ENOENT, f"the folder of log file {base!r} does not exist")
         self._settings = settings
         self._policy = policy
@@ -70,7 +80,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         stem, mode = settings.stem, settings.companion_mode()
         companions = settings.permissions.for_companions()
         self.lock_file = stem + ".lock"
-        lock = make_lock(settings.lock, self.lock_file, settings.lock_timeout, mode, companions)
+        self._system = system
+        lock = make_lock(
+            settings.lock, self.lock_file, settings.lock_timeout, mode, companions, system
+        )
         compressor = None
         if settings.compress is not None:
             compressor = functools.partial(
@@ -79,15 +92,17 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
                 base,
                 settings.check_interval + 1.0,
                 settings.permissions,
+                system=system,
             )
         archive = Archive(
             base,
             lambda: Retention(policy.kept_by_count, settings.max_age, settings.max_total_bytes),
             policy.scheme,
             compressor,
-            settings.clock,
+            settings.clock or system.time,
             self._report_background,
             lambda: not callable(self.rotator),
+            system,
         )
         self._coordinator = Coordinator(
             base,
@@ -97,6 +112,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             settings.permissions,
             self._outages,
             self._report_background,
+            system,
         )
         self._coordinator.on_fork = self._after_fork
         self.compress = settings.compress
@@ -171,7 +187,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             file.regular
             and (
                 (not self._deferred and self._due(file, len(data), record))
-                or time.monotonic() >= self._next_check
+                or self._system.monotonic() >= self._next_check
             )
         ):
             file = self._file_for_write(len(data), record, locked)
@@ -207,7 +223,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             # A namer, rotator or handleError that logs during our own rollover, or another
             # thread rolling over right now: write where we are.
             return file
-        now = time.monotonic()
+        now = self._system.monotonic()
         if now >= self._next_check:
             self._next_check = now + self._settings.check_interval
             self._attempt("follow", coordinator.follow)
@@ -269,12 +285,13 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def _write_once(self, data: bytes) -> None:
         """After ``close()``: append the record through a descriptor of its own, as the stdlib
         reopens its file; nothing is kept open, nothing rolls over, no lock is taken."""
-        fd = open_file(self.baseFilename, APPEND, self._settings.permissions)
+        system = self._system
+        fd = open_file(self.baseFilename, APPEND, self._settings.permissions, 0o666, system)
         try:
             while data:
-                data = data[os.write(fd, data) :]
+                data = data[system.write(fd, data) :]
         finally:
-            os.close(fd)
+            system.close(fd)
 
     def _attempt(self, kind: Kind, action: Callable[[], AppendFile]) -> AppendFile | None:
         """Run *action*; a failure is reported once per outage and None returned."""
@@ -335,9 +352,9 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         if callable(self.rotator):
             self.rotator(source, dest)
             return
-        if os.path.lexists(dest):
+        if lexists(dest, self._system):
             raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a rotated file", dest)
-        os.rename(source, dest)
+        self._system.rename(source, dest)
 
     def close(self) -> None:
         """Close the file; a compression in progress finishes, pending ones stay plain. A

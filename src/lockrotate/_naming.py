@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ._schedule import TimeSchedule
+from ._system import REAL, System
 
 Namer = Callable[[str], str]
 #: Where a rotated file stands in its scheme: a backup index, or a label and its counter.
@@ -75,17 +76,18 @@ def timed_name(base_path: str, label: str, counter: int) -> str:
     return name if counter == 0 else f"{name}.{counter}"
 
 
-def scratch_path(base_path: str) -> str:
+def scratch_path(base_path: str, system: System = REAL) -> str:
     """A hidden name in the log's folder for a file on its way in or out (a compressed copy
     being written, a rotated file about to be deleted): ``.<log>.<host>.<pid>.<random>.z``."""
     folder, name = os.path.split(base_path)
     stem = hidden_stem(name)
-    return os.path.join(folder, f"{stem}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}.z")
+    pid = system.getpid()
+    return os.path.join(folder, f"{stem}.{_HOST}.{pid}.{secrets.token_hex(6)}.z")
 
 
-_HOST: Final = hashlib.sha256(
-    socket.gethostname().encode("utf-8", "surrogateescape")
-).hexdigest()[:8]
+_HOST: Final = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[
+    :8
+]
 
 
 def scratch_pattern(base_name: str) -> re.Pattern[str]:

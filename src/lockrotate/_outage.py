@@ -7,10 +7,10 @@ and it is over when every kind of step that failed has succeeded again.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from typing import Final, Literal
+
+from ._system import REAL, System
 
 Kind = Literal["open", "follow", "roll", "lock", "write", "period", "tidy", "settings"]
 
@@ -21,10 +21,11 @@ LONGEST_RETRY: Final = 2.0
 class Outages:
     """Which kinds of step are failing now; the first failure of an outage is reported."""
 
-    def __init__(self, report: Callable[[], None]) -> None:
+    def __init__(self, report: Callable[[], None], system: System = REAL) -> None:
         self._report = report
+        self._system = system
         self._failing: set[Kind] = set()
-        self._mutex = threading.Lock()
+        self._mutex = system.mutex()
 
     def failed(self, kind: Kind) -> None:
         """Call from an ``except`` block: *report* sees the exception being handled."""
@@ -41,7 +42,7 @@ class Outages:
 
     def after_fork(self) -> None:
         self._failing = set()
-        self._mutex = threading.Lock()
+        self._mutex = self._system.mutex()
 
 
 class Backoff:
@@ -53,22 +54,23 @@ class Backoff:
     application one ``lock_timeout`` in all, not one per try.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
         self.next_try = 0.0
         self.pause = 0.0
         self.lock_stuck = False
 
     def ready(self) -> bool:
-        return time.monotonic() >= self.next_try
+        return self._monotonic() >= self.next_try
 
     def deadline(self, timeout: float) -> float:
         """The deadline for taking the lock now: none to wait while it is stuck."""
-        now = time.monotonic()
+        now = self._monotonic()
         return now if self.lock_stuck else now + timeout
 
     def failed(self, lock: bool = False) -> None:
         self.pause = min(max(FIRST_RETRY, self.pause * 2), LONGEST_RETRY)
-        self.next_try = time.monotonic() + self.pause
+        self.next_try = self._monotonic() + self.pause
         self.lock_stuck = self.lock_stuck or lock
 
     def succeeded(self) -> None:

@@ -9,16 +9,16 @@ period file) and knows the log's naming scheme, which the archive reads.
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable
 from typing import Protocol
 
 from ._archive import Inventory, Scheme
-from ._files import AppendFile, Identity, check_companion, open_companion
+from ._files import AppendFile, Identity, check_companion, lexists, open_companion
 from ._naming import Namer, NumberedScheme, TimedScheme, numbered_name, timed_name
 from ._outage import Outages
 from ._permissions import Permissions
 from ._schedule import TimeSchedule
+from ._system import REAL, System
 
 
 class Hooks(Protocol):
@@ -46,7 +46,15 @@ class SizePolicy:
     above zero.
     """
 
-    def __init__(self, base_path: str, max_bytes: int, backup_count: int, hooks: Hooks) -> None:
+    def __init__(
+        self,
+        base_path: str,
+        max_bytes: int,
+        backup_count: int,
+        hooks: Hooks,
+        system: System = REAL,
+    ) -> None:
+        self.system = system
         self.base_path = base_path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
@@ -98,9 +106,9 @@ class SizePolicy:
             target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
-                if os.path.lexists(dest):
+                if lexists(dest, self.system):
                     raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
-                os.rename(info.path, dest)
+                self.system.rename(info.path, dest)
         self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
 
     def created(self, file: AppendFile) -> None:
@@ -138,7 +146,9 @@ class PeriodLedger:
         mode: int,
         signature: str,
         warn: Callable[[str], None],
+        system: System = REAL,
     ) -> None:
+        self.system = system
         self.path = path
         self.permissions = permissions
         self.mode = mode
@@ -147,11 +157,11 @@ class PeriodLedger:
         self._warned: str | None = None
 
     def _open(self, create: bool) -> int:
-        fd = open_companion(self.path, self.permissions, self.mode, create)
+        fd = open_companion(self.path, self.permissions, self.mode, create, self.system)
         try:
-            problem = check_companion(fd, self.mode)
+            problem = check_companion(fd, self.mode, self.system)
         except BaseException:
-            os.close(fd)
+            self.system.close(fd)
             raise
         if problem is not None and problem != self._warned:
             self._warned = problem
@@ -169,20 +179,20 @@ class PeriodLedger:
         except OSError:
             return None
         try:
-            raw = os.pread(fd, PERIOD_WIDTH, 0)
+            raw = self.system.pread(fd, PERIOD_WIDTH, 0)
         except OSError:
             return None
         finally:
-            os.close(fd)
+            self.system.close(fd)
         return parse_entry(raw)
 
     def write(self, identity: Identity, period: int) -> None:
         line = f"{identity[0]} {identity[1]} {period} {self.signature}"
         fd = self._open(create=True)
         try:
-            os.pwrite(fd, line.ljust(PERIOD_WIDTH - 1).encode("ascii") + b"\n", 0)
+            self.system.pwrite(fd, line.ljust(PERIOD_WIDTH - 1).encode("ascii") + b"\n", 0)
         finally:
-            os.close(fd)
+            self.system.close(fd)
 
 
 class TimePolicy:
@@ -206,7 +216,9 @@ class TimePolicy:
         clock: Callable[[], float],
         outages: Outages,
         warn: Callable[[str], None],
+        system: System = REAL,
     ) -> None:
+        self.system = system
         self.base_path = base_path
         self.schedule = schedule
         self.backup_count = backup_count
@@ -301,7 +313,7 @@ class TimePolicy:
         )
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
-            if not any(os.path.lexists(dest + ext) for ext in ("", *inventory.extensions)):
+            if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
                 self.hooks.rotate(self.base_path, dest)
                 return
             counter += 1  # a name this log's scheme does not recognise as its own: keep it

@@ -27,18 +27,17 @@ file is ever opened in a mode that could truncate it.
 from __future__ import annotations
 
 import errno
-import os
-import threading
-import time
 from collections.abc import Callable
 from typing import Protocol
 
 from ._archive import Archive, Inventory, Scheme
+from ._errors import LockTimeout, LockUnusable
 from ._files import AppendFile
-from ._locks import InterProcessLock, LockTimeout, LockUnusable
+from ._locks import InterProcessLock
 from ._outage import Backoff, Outages
 from ._permissions import Permissions
 from ._stats import HandlerStats
+from ._system import REAL, System
 
 
 class Policy(Protocol):
@@ -96,7 +95,9 @@ class Coordinator:
         permissions: Permissions,
         outages: Outages,
         warn: Callable[[str], None],
+        system: System = REAL,
     ) -> None:
+        self.system = system
         self.base_path = base_path
         self.lock = lock
         self.policy = policy
@@ -106,20 +107,20 @@ class Coordinator:
         self.warn = warn
         self._warned: str | None = None
         self.stats = HandlerStats()
-        self.backoff = Backoff()
+        self.backoff = Backoff(system.monotonic)
         self.file: AppendFile | None = None
-        self.mutex = threading.Lock()
+        self.mutex = system.mutex()
         self.holder: int | None = None
         archive.hold = self.held
         # Servers that fork in C (uWSGI) may skip Python's at-fork hooks: a changed pid at the
         # next hold is a fork too, and *on_fork* (the handler's reset) runs then.
-        self.pid = os.getpid()
+        self.pid = system.getpid()
         self.on_fork: Callable[[], None] = self.after_fork
 
     def check_fork(self) -> None:
         """Reset what belonged to the parent if this process was forked without Python's
         at-fork hooks (then the holder, mutex and lock of the parent are still here)."""
-        if self.pid != os.getpid():
+        if self.pid != self.system.getpid():
             self.on_fork()
 
     def ensure_open(self) -> AppendFile:
@@ -139,11 +140,11 @@ class Coordinator:
     def busy_elsewhere(self) -> bool:
         """Whether another thread of this process holds the lock right now."""
         holder = self.holder
-        return holder is not None and holder != threading.get_ident()
+        return holder is not None and holder != self.system.thread_id()
 
     def reentered(self) -> bool:
         """Whether this thread already holds the lock (a namer or rotator that logs)."""
-        return self.holder == threading.get_ident()
+        return self.holder == self.system.thread_id()
 
     def held(self) -> Held:
         """Hold the inter-process lock; raises :class:`LockTimeout` when it cannot be had
@@ -167,7 +168,7 @@ class Coordinator:
             raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
         archive = self.archive
         self.policy.rotate_locked(file, archive.scan(), archive.trash.discard)
-        fresh = AppendFile(self.base_path, self.permissions)
+        fresh = AppendFile(self.base_path, self.permissions, self.system)
         file.close()
         self.file = fresh
         self.stats.rollovers += 1
@@ -195,17 +196,17 @@ class Coordinator:
 
     def after_fork(self) -> None:
         """In a child: fresh counters, mutex and back-off, and none of the parent's hold."""
-        self.pid = os.getpid()
+        self.pid = self.system.getpid()
         self.stats = HandlerStats()
-        self.backoff = Backoff()
-        self.mutex = threading.Lock()
+        self.backoff = Backoff(self.system.monotonic)
+        self.mutex = self.system.mutex()
         self.holder = None
-        self.lock.after_fork()
+        self.lock.check_fork()
         self.policy.after_fork()
         self.archive.after_fork()
 
     def _open(self, locked: bool) -> AppendFile:
-        fresh = AppendFile(self.base_path, self.permissions)
+        fresh = AppendFile(self.base_path, self.permissions, self.system)
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1
@@ -248,9 +249,9 @@ class Held:
     def __enter__(self) -> None:
         coordinator = self.coordinator
         coordinator.check_fork()
-        lock, stats = coordinator.lock, coordinator.stats
+        lock, stats, system = coordinator.lock, coordinator.stats, coordinator.system
         deadline = coordinator.backoff.deadline(lock.timeout)
-        if not coordinator.mutex.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        if not coordinator.mutex.acquire(timeout=max(0.0, deadline - system.monotonic())):
             stats.timed_out()
             raise LockTimeout(lock.path, lock.timeout)
         try:
@@ -267,15 +268,15 @@ class Held:
                 "read it can hold the log's lock; keep shared logs in a folder that only "
                 "trusted users can write"
             )
-        coordinator.holder = threading.get_ident()
+        coordinator.holder = system.thread_id()
         self.rollovers = stats.rollovers
-        self.start = time.monotonic()
+        self.start = system.monotonic()
 
     def __exit__(self, *exc: object) -> None:
         coordinator = self.coordinator
         coordinator.holder = None
         stats = coordinator.stats
-        held = time.monotonic() - self.start
+        held = coordinator.system.monotonic() - self.start
         stats.record_lock(self.waited, held, stats.rollovers != self.rollovers)
         try:
             coordinator.lock.release()

@@ -20,6 +20,7 @@ from ._outage import Outages
 from ._policy import PeriodLedger, SizePolicy, TimePolicy
 from ._schedule import ext_match, label_regex, make_schedule
 from ._settings import Options, Settings, check, count_arg, flag_arg
+from ._system import REAL, System
 
 
 def _extension(settings: Settings) -> str:
@@ -46,6 +47,8 @@ class RotatingFileHandler(SharedFileHandler):
         encoding: str | None = None,
         delay: bool = False,
         errors: str | None = None,
+        *,
+        system: System | None = None,
         **options: Unpack[Options],
     ) -> None:
         if mode != "a":
@@ -57,8 +60,10 @@ class RotatingFileHandler(SharedFileHandler):
         backup_count = count_arg("backupCount", backupCount)
         settings = check(filename, encoding, errors, **options)
         check_fits(settings.base_path, f".{backup_count}{_extension(settings)}")
-        policy = SizePolicy(settings.base_path, max_bytes, backup_count, self)
-        super().__init__(settings, policy, Outages(self._report), encoding, delay, errors)
+        system = system or REAL
+        policy = SizePolicy(settings.base_path, max_bytes, backup_count, self, system)
+        outages = Outages(self._report, system)
+        super().__init__(settings, policy, outages, encoding, delay, errors, system)
 
 
 class TimedRotatingFileHandler(SharedFileHandler):
@@ -86,8 +91,10 @@ class TimedRotatingFileHandler(SharedFileHandler):
         errors: str | None = None,
         *,
         maxBytes: int = 0,
+        system: System | None = None,
         **options: Unpack[Options],
     ) -> None:
+        system = system or REAL
         schedule = make_schedule(when, interval, flag_arg("utc", utc), atTime)
         backup_count = count_arg("backupCount", backupCount)
         max_bytes = count_arg("maxBytes", maxBytes)
@@ -102,13 +109,14 @@ class TimedRotatingFileHandler(SharedFileHandler):
         self.extMatch = ext_match(schedule)
         if self.when.startswith("W"):
             self.dayOfWeek = int(self.when[1])
-        outages = Outages(self._report)
+        outages = Outages(self._report, system)
         ledger = PeriodLedger(
             settings.stem + ".period",
             settings.permissions.for_companions(),
             settings.companion_mode(),
             schedule.signature,
             self._report_background,
+            system,
         )
         policy = TimePolicy(
             settings.base_path,
@@ -117,11 +125,12 @@ class TimedRotatingFileHandler(SharedFileHandler):
             max_bytes,
             ledger,
             self,
-            settings.clock,
+            settings.clock or system.time,
             outages,
             self._report_background,
+            system,
         )
-        super().__init__(settings, policy, outages, encoding, delay, errors)
+        super().__init__(settings, policy, outages, encoding, delay, errors, system)
 
     @property
     def suffix(self) -> str:
