@@ -25,17 +25,13 @@ import enum
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
 from ._files import Identity, lexists
 from ._naming import Slot, bare, scratch_is_ours, scratch_path, scratch_pattern
 from ._system import REAL, System
-
-if TYPE_CHECKING:
-    from ._compress import Compressor
 
 _FOREIGN_STALE_AFTER = 3600.0
 
@@ -345,18 +341,16 @@ def tidy(
 
 
 class Archive:
-    """One log's rotated files: the inventory, retention, repair and compression hand-off,
-    and the compressor's host (it finds a file by identity and puts its copy in place)."""
+    """One log's rotated files: the inventory, retention, repair, and what compression has
+    left to do. It holds no lock: the core calls the ``*_locked`` methods with it held."""
 
     def __init__(
         self,
         base_path: str,
         retention: Callable[[], Retention],
         scheme: Callable[[], Scheme],
-        compressor: Callable[[Archive], Compressor] | None,
+        own_format: str | None,
         clock: Callable[[], float],
-        report: Callable[[str], None],
-        compressing: Callable[[], bool],
         system: System = REAL,
     ) -> None:
         self.system = system
@@ -364,17 +358,14 @@ class Archive:
         self.retention = retention
         self.scheme = scheme
         self.trash = Trash(base_path, system)
-        self.compressor = None if compressor is None else compressor(self)
-        own = () if self.compressor is None else (self.compressor.extension,)
+        #: The extension this handler compresses to (None: it does not compress).
+        self.extension = None if own_format is None else EXTENSIONS[own_format]
+        own = () if self.extension is None else (self.extension,)
         self.formats: tuple[str, ...] = (
             *own,
             *(extension for extension in EXTENSIONS.values() if extension not in own),
         )
-        self.compressing = compressing
-        # The coordinator's lock, set by the coordinator that runs this archive's rollovers.
-        self.hold: Callable[[], AbstractContextManager[None]] | None = None
         self._clock = clock
-        self._report = report
 
     def scan(self) -> Inventory:
         """Every copy of each rotated file, in any compression format: a process configured
@@ -384,55 +375,41 @@ class Archive:
             self.base_path, self.scheme(), self.formats, self.system.listdir(folder), self.system
         )
 
-    def tidy_locked(self, rotated: Identity) -> None:
-        compressor = self.compressor if self.compressing() else None
+    def tidy_locked(self, rotated: Identity) -> list[tuple[Identity, bool]]:
+        """Repair and retention; returns the plain files left for compression, each with
+        whether it is an orphan (not the file just *rotated*)."""
+        waiting: list[tuple[Identity, bool]] = []
         tidy(
             self.scan(),
             self.retention(),
             self.trash,
-            None if compressor is None else compressor.submit,
+            None if self.extension is None else lambda *job: waiting.append(job),
             rotated,
             self._clock(),
             self.system,
         )
-
-    # The compressor's host (lockrotate._compress.Host) ------------------------------------
+        return waiting
 
     def locate(self, identity: Identity) -> str | None:
+        """The name of the rotated file *identity*, while it is still plain."""
         entry = self.scan().holding(identity)
         return None if entry is None or entry.plain is None else entry.plain.path
 
-    def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
+    def put_in_place_locked(self, identity: Identity, temp: str, nbytes: int) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes, unless
         the plain file grew meanwhile or the compressed name is taken."""
-        assert self.hold is not None
-        try:
-            with self.hold():
-                entry = self.scan().holding(identity)
-                if entry is None or entry.plain is None or entry.packed is not None:
-                    return False
-                plain = entry.plain
-                if plain.size != nbytes:
-                    return False
-                assert self.compressor is not None
-                packed = plain.path + self.compressor.extension
-                if lexists(packed, self.system):
-                    return False
-                self.system.rename(temp, packed)
-                self.trash.discard(plain.path)
-                return True
-        finally:
-            self.trash.empty()
-
-    def report(self, message: str) -> None:
-        self._report(message)
-
-    def close(self) -> None:
-        """A compression in progress finishes; pending ones stay plain for a later rollover."""
-        if self.compressor is not None:
-            self.compressor.close()
+        entry = self.scan().holding(identity)
+        if entry is None or entry.plain is None or entry.packed is not None:
+            return False
+        plain = entry.plain
+        if plain.size != nbytes or self.extension is None:
+            return False
+        packed = plain.path + self.extension
+        if lexists(packed, self.system):
+            return False
+        self.system.rename(temp, packed)
+        self.trash.discard(plain.path)
+        return True
 
     def after_fork(self) -> None:
         self.trash.after_fork()
-        if self.compressor is not None:
-            self.compressor.after_fork()

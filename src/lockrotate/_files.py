@@ -177,9 +177,10 @@ class AppendFile:
             return
         written = self.system.write(self.fd, data)
         if written < len(data):
-            self._finish(data, written)
+            self.finish(data, written)
 
-    def _finish(self, data: bytes, written: int) -> None:
+    def finish(self, data: bytes, written: int) -> None:
+        """Write the rest of *data* after its first *written* bytes (a short write)."""
         try:
             while written < len(data):
                 written += self.system.write(self.fd, data[written:])
@@ -191,7 +192,7 @@ class AppendFile:
         """The rest of an earlier record was refused (disk full, file size limit): the piece
         that landed has no line end, so this record starts with one and stays whole."""
         data = b"\n" + data
-        self._finish(data, 0)
+        self.finish(data, 0)
         self.torn = False
 
     def size(self) -> int:

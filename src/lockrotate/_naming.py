@@ -55,6 +55,23 @@ def lock_stem(base_path: str, lock_dir: str | None) -> str:
     return os.path.join(os.path.abspath(lock_dir), hidden_stem(f"{name}.{digest}"))
 
 
+def lock_path(base_path: str, lock_dir: str | None) -> str:
+    """The log's lock file (see :func:`lock_stem`)."""
+    return lock_stem(base_path, lock_dir) + ".lock"
+
+
+def period_path(base_path: str, lock_dir: str | None) -> str:
+    """The log's period ledger, beside its lock file."""
+    return lock_stem(base_path, lock_dir) + ".period"
+
+
+def companion_names(base_name: str) -> tuple[str, str]:
+    """The names of the lock and period files in the folder of a log named *base_name*
+    (without ``lock_dir``)."""
+    stem = hidden_stem(base_name)
+    return stem + ".lock", stem + ".period"
+
+
 def check_fits(base_path: str, longest_tail: str) -> None:
     """Refuse a log whose rotated names (base name + *longest_tail*) exceed NAME_MAX."""
     name = os.path.basename(base_path)

@@ -7,6 +7,7 @@ and it is over when every kind of step that failed has succeeded again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Final, Literal
 
@@ -19,29 +20,36 @@ LONGEST_RETRY: Final = 2.0
 
 
 class Outages:
-    """Which kinds of step are failing now; the first failure of an outage is reported."""
+    """Which kinds of step are failing now; the first failure of an outage is reported.
 
-    def __init__(self, report: Callable[[], None], system: System = REAL) -> None:
+    ``record`` is the record being written, if any: the report carries it.
+    """
+
+    def __init__(
+        self, report: Callable[[logging.LogRecord | None], None], system: System = REAL
+    ) -> None:
         self._report = report
         self._system = system
-        self._failing: set[Kind] = set()
+        self.failing: set[Kind] = set()
+        self.record: logging.LogRecord | None = None
         self._mutex = system.mutex()
 
     def failed(self, kind: Kind) -> None:
         """Call from an ``except`` block: *report* sees the exception being handled."""
         with self._mutex:
-            first = not self._failing
-            self._failing.add(kind)
+            first = not self.failing
+            self.failing.add(kind)
         if first:
-            self._report()
+            self._report(self.record)
 
     def ok(self, kind: Kind) -> None:
-        if self._failing:
+        if self.failing:
             with self._mutex:
-                self._failing.discard(kind)
+                self.failing.discard(kind)
 
     def after_fork(self) -> None:
-        self._failing = set()
+        self.failing = set()
+        self.record = None
         self._mutex = self._system.mutex()
 
 
