@@ -41,6 +41,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         if not delay and not _is_folder(system, os.path.dirname(base)):
             raise FileNotFoundError(errno.ENOENT, f"the folder of log file {base!r} does not exist")
         self._settings = settings
+        self._codec, self._codec_errors = settings.codec, settings.errors
         self._system = system
         self.lock_file = lock_path(base, settings.lock_dir)
         self._core, policy = compose(settings, rotation, self, system)
@@ -73,10 +74,8 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """The core calls ``shouldRollover``/``doRollover`` only where they are not ours."""
         should, do = self.shouldRollover, self.doRollover
         own_should = getattr(should, "__func__", None) is SharedFileHandler.shouldRollover
-        self._core.should = None if own_should else should
-        self._core.do = (
-            None if getattr(do, "__func__", None) is SharedFileHandler.doRollover else do
-        )
+        own_do = getattr(do, "__func__", None) is SharedFileHandler.doRollover
+        self._core.take_hooks(None if own_should else should, None if own_do else do)
 
     # The stdlib's attributes, as views -------------------------------------------------------
 
@@ -122,8 +121,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def emit(self, record: logging.LogRecord) -> None:
         """Hand the encoded record to the core, which writes it as one ``write()``."""
         try:
-            settings = self._settings
-            data = (self.format(record) + self.terminator).encode(settings.codec, settings.errors)
+            data = (self.format(record) + self.terminator).encode(self._codec, self._codec_errors)
             self._core.write(data, record)
         except RecursionError:
             raise
