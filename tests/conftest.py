@@ -95,7 +95,6 @@ def new_york() -> Iterator[None]:
         yield
 
 
-
 def handlers_now() -> list[object]:
     """The weakrefs of every live ``logging`` handler, to hand to :func:`close_handlers_since`."""
     return list(logging._handlerList)  # type: ignore[attr-defined]
