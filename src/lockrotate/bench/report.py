@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .runner import Measurement
+from .runner import BASELINE, Measurement
 
 # The default table fits 100 columns (rich's borders included); --wide adds the rest.
 HEADERS = ("contender", "procs", "records/s", "vs FileHandler", "check", "lost/dup/torn/err")
@@ -167,6 +167,8 @@ def one_line_verdict(rows: Sequence[dict[str, Any]]) -> str:
     bad: dict[str, list[str]] = {}
     good: list[str] = []
     for name in dict.fromkeys(row["contender"] for row in rows):
+        if name == BASELINE:  # the reference: it does not rotate
+            continue
         mine = [row for row in rows if row["contender"] == name]
         parts = [
             f"{label} {sum(row[key] for row in mine):,} records"
@@ -311,7 +313,7 @@ def show(
     if out is None:
         print(textwrap.fill(title, WIDTH))
         print(plain_table(rows, wide))
-        print(one_line_verdict(rows))
+        print(textwrap.fill(one_line_verdict(rows), WIDTH, subsequent_indent="  "))
         for line in (*failed, *remarked):
             print(line)
         for line in (*tail, *legend(rows, wide)):
