@@ -3,6 +3,7 @@ command lines (recipes) there, which the integration tests run as written."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shlex
@@ -10,6 +11,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*$")
@@ -116,3 +118,31 @@ def recipe(name: str, folder: str, port: int | None = None) -> tuple[list[str], 
             arg = os.path.join(bin_dir, token.removeprefix(".venv/bin/"))
         argv.append(arg if port is None else arg.replace("8000", str(port)))
     return argv, env
+
+
+def bench_table(document: dict[str, Any]) -> str:
+    """The Markdown table docs/bench.md shows for one ``lockrotate bench --json`` document:
+    every figure with its spread, and where, when and how it was measured."""
+    started = datetime.datetime.fromtimestamp(document["started"], datetime.UTC)
+    command = " ".join(arg for arg in document["command"] if not arg.startswith("/"))
+    lines = [
+        f"`.venv/bin/{command.replace('--json', '--json FILE')}`: {started:%Y-%m-%d %H:%M} UTC, "
+        f"{document['seconds']:.0f} s, {document['cpus']} CPUs, {document['platform']}, "
+        f"Python {document['python'].split()[0]}",
+        "",
+        "| contender | procs | records/s, median (min-max) | vs FileHandler (min-max) | check |",
+        "|---|---|---|---|---|",
+    ]
+    for row in document["rows"]:
+        ratio = (
+            "-"
+            if row["ratio"] is None
+            else f"{row['ratio']:.2f}x ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
+        )
+        check = "ok" if row["ok"] else f"FAILED: lost {row['lost']:,}"
+        lines.append(
+            f"| {row['contender']} | {row['procs']} | {row['records_per_s']:,.0f} "
+            f"({row['records_per_s_min']:,.0f}-{row['records_per_s_max']:,.0f}) | {ratio} "
+            f"| {check} |"
+        )
+    return "\n".join(lines) + "\n"
