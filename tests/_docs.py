@@ -145,4 +145,17 @@ def bench_table(document: dict[str, Any]) -> str:
             f"({row['records_per_s_min']:,.0f}-{row['records_per_s_max']:,.0f}) | {ratio} "
             f"| {check} |"
         )
+    rates = {(row["contender"], row["procs"]): row["records_per_s"] for row in document["rows"]}
+    strict = [
+        f"{rates[name, procs] / rates['concurrent-log-handler', procs]:.2f}x with {procs}"
+        for name, procs in rates
+        if name == "lockrotate-strict" and ("concurrent-log-handler", procs) in rates
+    ]
+    if strict:
+        lines += ["", f"Strict mode over concurrent-log-handler: {', '.join(strict)} processes."]
     return "\n".join(lines) + "\n"
+
+
+def figures(kind: str) -> list[Path]:
+    """The bench documents behind docs/bench.md's tables of *kind* (default, strict)."""
+    return sorted((ROOT / "docs" / "figures").glob(f"bench-{kind}-*.json"))

@@ -12,7 +12,7 @@ What a block's language (and the marker comment on the line before it) asks for:
   the same after it; ``<!-- recipe: NAME -->`` is a server's command line that an integration
   test reads and runs (tests/integration/); ``<!-- test: no: WHY -->`` is not run, for the
   reason given (installing, or a command that needs a real system's files).
-- ``text`` (outputs, rsyslog configs) is not run; nor is any block marked ``<!-- test: no: -->``.
+- ``text`` (outputs, rsyslog configs) and ``mermaid`` (diagrams) are not run; nor is any block marked ``<!-- test: no: -->``.
 
 ``--8<-- "path[:section]"`` lines (pymdownx.snippets) are replaced by the file's text first,
 as MkDocs does, so a block that includes an example runs the example's own text.
@@ -21,6 +21,7 @@ as MkDocs does, so a block that includes an example runs the example's own text.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -29,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from _docs import ROOT, Block, blocks, pages, recipes
+from _docs import ROOT, Block, bench_table, blocks, figures, pages, recipes
 
 RUN_TIMEOUT = 240.0
-LANGUAGES = {"python", "ini", "json", "bash", "text"}
+LANGUAGES = {"python", "ini", "json", "bash", "text", "mermaid"}  # mermaid: a diagram
 ALL = [block for page in pages() for block in blocks(page)]
 
 
@@ -172,3 +173,12 @@ def test_the_examples_checkable_line_is_the_verifiers() -> None:
 
     for writer, seq, size in (("w", 0, 100), ("c12", 4567, 60), ("p0t1", 9, 300)):
         assert checkable(writer, seq, size) == record_text(writer, seq, size)
+
+
+@pytest.mark.parametrize("kind", ["default", "strict"])
+def test_the_bench_figures_are_rendered_from_their_files(kind: str) -> None:
+    page = (ROOT / "docs" / "bench.md").read_text()
+    documents = figures(kind)
+    assert documents, f"no docs/figures/bench-{kind}-*.json"
+    for path in documents:
+        assert bench_table(json.loads(path.read_text())) in page, f"{path.name} differs"
