@@ -27,7 +27,6 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging
-
 from checkable import checkable, log_dir
 
 SETUP = os.environ.get("LOCKROTATE_CELERY_SETUP", "signal")

@@ -16,7 +16,6 @@ import threading
 import time
 
 import django
-
 from checkable import checkable
 
 

@@ -18,8 +18,9 @@ import tempfile
 import time
 from collections.abc import Iterable
 
-import lockrotate
 from checkable import checkable
+
+import lockrotate
 
 log = logging.getLogger("app")
 

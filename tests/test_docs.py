@@ -12,7 +12,8 @@ What a block's language (and the marker comment on the line before it) asks for:
   the same after it; ``<!-- recipe: NAME -->`` is a server's command line that an integration
   test reads and runs (tests/integration/); ``<!-- test: no: WHY -->`` is not run, for the
   reason given (installing, or a command that needs a real system's files).
-- ``text`` (outputs, rsyslog configs) and ``mermaid`` (diagrams) are not run; nor is any block marked ``<!-- test: no: -->``.
+- ``text`` (outputs, rsyslog configs) and ``mermaid`` (diagrams) are not run; nor is any
+  block marked ``<!-- test: no: -->``.
 
 ``--8<-- "path[:section]"`` lines (pymdownx.snippets) are replaced by the file's text first,
 as MkDocs does, so a block that includes an example runs the example's own text.
