@@ -93,7 +93,16 @@ def _git_status() -> str:
     ).stdout
 
 
-@pytest.mark.parametrize("block", [b for b in ALL if _runs(b)], ids=lambda b: b.id)
+def _params() -> list[object]:
+    """Shell blocks start real processes for seconds: they are ``slow``, like the servers."""
+    return [
+        pytest.param(b, id=b.id, marks=[pytest.mark.slow] if b.lang == "bash" else [])
+        for b in ALL
+        if _runs(b)
+    ]
+
+
+@pytest.mark.parametrize("block", _params())
 def test_block_runs(block: Block, tmp_path: Path) -> None:
     folder = tmp_path / "logs"
     folder.mkdir()
