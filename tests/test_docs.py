@@ -192,3 +192,14 @@ def test_the_bench_figures_are_rendered_from_their_files(kind: str) -> None:
     assert documents, f"no docs/figures/bench-{kind}-*.json"
     for path in documents:
         assert bench_table(json.loads(path.read_text())) in page, f"{path.name} differs"
+
+
+def test_the_readme_figures_are_those_of_the_bench_files() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for path in figures("default"):
+        for row in json.loads(path.read_text())["rows"]:
+            if row["contender"] == "lockrotate":
+                ratio = f"{row['ratio']:.2f}x ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
+                assert ratio in readme, (path.name, ratio)
+            if row["contender"] == "stdlib-rotating" and row["lost"]:
+                assert f"{row['lost']:,}" in readme, (path.name, row["lost"])
