@@ -25,6 +25,7 @@ import ast
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,23 @@ def test_the_readme_figures_are_those_of_the_bench_files() -> None:
                 assert ratio in readme, (path.name, ratio)
             if row["contender"] == "stdlib-rotating" and row["lost"]:
                 assert f"{row['lost']:,}" in readme, (path.name, row["lost"])
+
+
+def test_the_strict_mode_ratio_quoted_is_that_of_the_bench_files() -> None:
+    ratios = []
+    for path in [*figures("default"), *figures("strict")]:
+        rows = json.loads(path.read_text())["rows"]
+        rates = {(row["contender"], row["procs"]): row["records_per_s"] for row in rows}
+        ratios += [
+            rate / rates["concurrent-log-handler", procs]
+            for (name, procs), rate in rates.items()
+            if name == "lockrotate-strict"
+        ]
+    quoted = (
+        f"{statistics.median(ratios):.2f}x the records/s of concurrent-log-handler",
+        f"median of {len(ratios)} comparisons",
+        f"range {min(ratios):.2f}x-{max(ratios):.2f}x",
+    )
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for text in quoted:
+        assert text in readme, text
