@@ -116,7 +116,6 @@ class SizePolicy:
         self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
 
 
-
 class TimePolicy:
     """Rotation at the schedule's boundaries, optionally also by size within a period.
 
