@@ -14,7 +14,7 @@ from typing import cast
 
 from ._compose import BySize, ByTime, compose
 from ._compress import Format
-from ._files import lexists
+from ._files import never_overwrite
 from ._naming import lock_path
 from ._policy import SizePolicy, TimePolicy
 from ._settings import Settings, count_arg, flag_arg
@@ -176,8 +176,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         if callable(self.rotator):
             self.rotator(source, dest)
             return
-        if lexists(dest, self._system):
-            raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a rotated file", dest)
+        never_overwrite(dest, self._system)
         self._system.rename(source, dest)
 
     def close(self) -> None:

@@ -9,13 +9,12 @@ away", the naming scheme the archive reads); only the time policy also has a *da
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable
 from typing import Final, Protocol
 
 from ._archive import Inventory, Scheme
-from ._files import AppendFile, lexists
+from ._files import AppendFile, lexists, never_overwrite
 from ._ledger import PeriodLedger
 from ._naming import Namer, NumberedScheme, TimedScheme, numbered_name, timed_name
 from ._outage import Outages
@@ -110,8 +109,7 @@ class SizePolicy:
             target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
-                if lexists(dest, self.system):
-                    raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
+                never_overwrite(dest, self.system)
                 self.system.rename(info.path, dest)
         self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
 

@@ -60,7 +60,7 @@ from typing import Protocol
 from ._archive import Archive, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
-from ._files import APPEND, AppendFile, open_file
+from ._files import APPEND, AppendFile, companion_warning, open_file
 from ._fork import watch
 from ._locks import InterProcessLock
 from ._naming import Namer
@@ -341,8 +341,7 @@ class Core:
                     file = self.file or file
                 self._append(file, data)
         except (LockTimeout, LockUnusable):
-            backoff.failed(lock=True)
-            self.outages.failed("lock")
+            self._lock_failed()
             return True
         finally:
             self.archive.trash.empty()
@@ -362,8 +361,7 @@ class Core:
             else:
                 self.roll(nbytes, force)
         except (LockTimeout, LockUnusable):
-            self.backoff.failed(lock=True)
-            self.outages.failed("lock")
+            self._lock_failed()
         except Exception:
             self.backoff.failed()
             self.outages.failed("roll")
@@ -371,6 +369,12 @@ class Core:
             self.backoff.succeeded()
             self.outages.ok("lock")
             self.outages.ok("roll")
+
+    def _lock_failed(self) -> None:
+        """From an ``except`` block: the lock could not be had (reported once per outage);
+        until it is free again, no try waits for it."""
+        self.backoff.failed(lock=True)
+        self.outages.failed("lock")
 
     def _write_once(self, data: bytes) -> None:
         """After ``close()``: append the record through a descriptor of its own, as the stdlib
@@ -476,8 +480,7 @@ class Core:
             with self.held():
                 dating.adopted(file, True)
         except (LockTimeout, LockUnusable):
-            self.backoff.failed(lock=True)
-            self.outages.failed("lock")
+            self._lock_failed()
             dating.adopted(file, False)
         else:
             self.backoff.succeeded()
@@ -515,11 +518,8 @@ class Core:
             raise
         if lock.problem is not None and self._warned != lock.problem:
             self._warned = lock.problem
-            self.hooks.report(
-                f"lockrotate: the lock file {lock.path} {lock.problem}: any process that can "
-                "read it can hold the log's lock; keep shared logs in a folder that only "
-                "trusted users can write"
-            )
+            risk = "any process that can read it can hold the log's lock"
+            self.hooks.report(companion_warning("lock", lock.path, lock.problem, risk))
         self.holder = self.system.thread_id()
         return waited
 
