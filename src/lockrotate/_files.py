@@ -45,6 +45,13 @@ def lexists(path: str, system: System = REAL) -> bool:
     return True
 
 
+def is_folder(path: str, system: System = REAL) -> bool:
+    try:
+        return stat.S_ISDIR(system.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def never_overwrite(dest: str, system: System = REAL) -> None:
     """Refuse to move anything onto *dest* if any file has that name."""
     if lexists(dest, system):

@@ -60,7 +60,7 @@ from typing import Protocol
 from ._archive import Archive, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
-from ._files import APPEND, AppendFile, companion_warning, open_file
+from ._files import APPEND, AppendFile, companion_warning, never_overwrite, open_file
 from ._fork import watch
 from ._locks import InterProcessLock
 from ._naming import Namer
@@ -412,6 +412,23 @@ class Core:
         if file.regular and not file.is_current():
             return self._open(locked=False)
         return file
+
+    def due_now(self, nbytes: int) -> bool:
+        """The stdlib's ``shouldRollover``: would *nbytes* more roll the file over now?"""
+        file = self.ensure_open()
+        return file.regular and self.trigger.due(file, nbytes)
+
+    def roll_now(self) -> None:
+        """The stdlib's ``doRollover``: roll over, unless another process just did."""
+        if self.reentered():
+            self.rotate_if_due_locked(0, force=True)
+        else:
+            self.roll(0, force=True)
+
+    def move(self, source: str, dest: str) -> None:
+        """The stdlib's default ``rotate``, except that it never replaces a file."""
+        never_overwrite(dest, self.system)
+        self.system.rename(source, dest)
 
     def roll(self, nbytes: int, force: bool = False) -> AppendFile:
         """Take the lock and roll over if the file is due (or *force*); raises
