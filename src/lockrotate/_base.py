@@ -12,7 +12,7 @@ from typing import cast
 
 from ._compose import BySize, ByTime, compose
 from ._compress import Format
-from ._files import is_folder
+from ._files import is_folder, never_overwrite
 from ._naming import lock_path
 from ._policy import SizePolicy, TimePolicy
 from ._settings import Settings, count_arg, flag_arg
@@ -147,9 +147,9 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def rotate(self, source: str, dest: str) -> None:
         """Move *source* to *dest* (or call ``rotator``); never replaces an existing file."""
         if callable(self.rotator):
-            self.rotator(source, dest)
-        else:
-            self._core.move(source, dest)
+            return self.rotator(source, dest)
+        never_overwrite(dest, self._core.system)
+        self._core.system.rename(source, dest)
 
     def close(self) -> None:
         """Close; a compression in progress finishes, pending ones stay plain. A later record

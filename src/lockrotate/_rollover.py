@@ -45,9 +45,11 @@ Glossary:
 - *outage*: a run of failures of one or more kinds, reported once (:mod:`._outage`).
 - *stuck*: the lock could not be had in time; until it is free again, no try waits for it.
 
-One rollover, from ``emit`` to the rename, is eight frames: ``emit``, :meth:`Core.write`,
-``_slow``, :meth:`Core.roll`, :meth:`Core.rotate_if_due_locked`, the roller's
-``rotate_locked``, the handler's ``rotate`` (the stdlib hook) and the system's ``rename``.
+One rollover, from ``emit`` to the rename, is seven frames deep: ``emit``,
+:meth:`Core.write`, ``_slow``, ``_roll_reporting`` (which takes the lock), then with it held
+:meth:`Core.rotate_if_due_locked`, the roller's ``rotate_locked`` and the handler's
+``rotate`` (the stdlib's hook), which calls the system's ``rename``
+(``benchmarks/rollover_frames.py`` prints them).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from typing import Protocol
 from ._archive import Archive, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
-from ._files import APPEND, AppendFile, companion_warning, never_overwrite, open_file
+from ._files import APPEND, AppendFile, companion_warning, open_file
 from ._fork import watch
 from ._locks import InterProcessLock
 from ._naming import Namer
@@ -359,7 +361,11 @@ class Core:
             elif locked:
                 self.rotate_if_due_locked(nbytes, force)
             else:
-                self.roll(nbytes, force)
+                try:
+                    with self.held():
+                        self.rotate_if_due_locked(nbytes, force)
+                finally:
+                    self.archive.trash.empty()
         except (LockTimeout, LockUnusable):
             self._lock_failed()
         except Exception:
@@ -424,11 +430,6 @@ class Core:
             self.rotate_if_due_locked(0, force=True)
         else:
             self.roll(0, force=True)
-
-    def move(self, source: str, dest: str) -> None:
-        """The stdlib's default ``rotate``, except that it never replaces a file."""
-        never_overwrite(dest, self.system)
-        self.system.rename(source, dest)
 
     def roll(self, nbytes: int, force: bool = False) -> AppendFile:
         """Take the lock and roll over if the file is due (or *force*); raises
