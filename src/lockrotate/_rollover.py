@@ -343,11 +343,7 @@ class Core:
                 if file is None or (file.regular and not file.is_current()):
                     file = self._open(locked=True)  # adopt what the base path names now
                 n = len(data)
-                if (
-                    file.regular
-                    and backoff.ready()
-                    and (should(record) if should is not None else self.trigger.due(file, n))
-                ):
+                if file.regular and backoff.ready() and self._due(file, n, record, should):
                     self._roll_reporting(n, should is not None, do, locked=True)
                     file = self.file or file
                 self._append(file, data)
