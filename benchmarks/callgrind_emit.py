@@ -9,6 +9,7 @@ no checks. Run from the repository root::
 
     python benchmarks/callgrind_emit.py            # every case, 20000 and 80000 records
     python benchmarks/callgrind_emit.py --records 5000 floor size
+    python benchmarks/callgrind_emit.py --wall     # with wall-clock medians beside them
 
 Instruction counts are steady from run to run (unlike wall-clock time on a shared machine),
 so they are what the fast path is steered by.
@@ -23,6 +24,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 
 MESSAGE = "x" * 99
@@ -68,16 +70,20 @@ CASES: dict[str, Callable[[str], logging.Handler]] = {
 }
 
 
-def _child(case: str, records: int) -> None:
+def _child(case: str, records: int) -> float:
+    """Log *records* records through *case*; the seconds the loop took."""
     with tempfile.TemporaryDirectory() as folder:
         handler = CASES[case](os.path.join(folder, "app.log"))
         log = logging.getLogger("callgrind")
         log.handlers[:] = [handler]
         log.setLevel(logging.INFO)
         log.propagate = False
+        start = time.perf_counter()
         for _ in range(records):
             log.info(MESSAGE)
+        elapsed = time.perf_counter() - start
         handler.close()
+    return elapsed
 
 
 def _instructions(case: str, records: int) -> int:
@@ -107,6 +113,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20000, help="N (default 20000)")
     parser.add_argument("--child", nargs=2, metavar=("CASE", "RECORDS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--wall", action="store_true", help="also the median wall-clock µs/record of 5 runs"
+    )
     parser.add_argument("cases", nargs="*", help=f"some of {', '.join(CASES)} (default all)")
     args = parser.parse_args()
     if args.child:
@@ -123,7 +132,11 @@ def main() -> None:
     floor = per_record.get("floor")
     for case, cost in per_record.items():
         ratio = "" if floor is None else f"  {cost / floor:.3f}x the floor"
-        print(f"{case:12} {cost:10,.0f} instructions per record{ratio}")
+        wall = ""
+        if args.wall:
+            runs = sorted(_child(case, 4 * n) / (4 * n) * 1e6 for _ in range(5))
+            wall = f"  (wall: median {runs[2]:.2f} µs/record)"
+        print(f"{case:12} {cost:10,.0f} instructions per record{ratio}{wall}")
 
 
 if __name__ == "__main__":
