@@ -5,11 +5,13 @@ the file during close)."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +19,10 @@ import pytest
 
 import lockrotate
 import lockrotate._archive
+import lockrotate._locks
 from conftest import descriptors_under
+from lockrotate._permissions import Permissions
+from lockrotate._system import System
 
 RECORD = "x" * 99  # 100 bytes with its newline
 
@@ -249,3 +254,59 @@ def test_the_public_names() -> None:
     assert issubclass(lockrotate.LockTimeout, TimeoutError)
     assert issubclass(lockrotate.LockUnusable, OSError)
     assert lockrotate.LockUnusable(13, "denied", "/x/.app.log.lock").path == "/x/.app.log.lock"
+
+
+# Found by the simulator (docs/simulation.md) -------------------------------------------------
+
+
+class FailingFlock(System):
+    """The real system, except that ``flock`` fails as on NFS (``ENOLCK``) for *ops*."""
+
+    def __init__(self, ops: set[int]) -> None:
+        self.ops = ops
+        self.failing = True
+
+    def flock(self, fd: int, operation: int) -> None:
+        if self.failing and operation in self.ops:
+            raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+        super().flock(fd, operation)
+
+
+def test_strict_mode_writes_a_record_whose_lock_fails_with_an_error(tmp_path: Path) -> None:
+    """A lock that fails with an error (not a timeout) falls back to the unlocked write, as
+    a timeout does: the record is kept, and the outage reported once."""
+    base = str(tmp_path / "app.log")
+    system = FailingFlock({fcntl.LOCK_EX | fcntl.LOCK_NB})
+    failures: list[BaseException | None] = []
+
+    class Recording(lockrotate.RotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:
+            failures.append(sys.exc_info()[1])
+
+    handler = Recording(base, maxBytes=10**6, backupCount=2, lock_every_write=True, system=system)
+    emit(handler, "one", "two")
+    system.failing = False
+    emit(handler, "three")
+    handler.close()
+    assert lines(base) == ["one", "two", "three"]
+    assert len(failures) == 1 and isinstance(failures[0], lockrotate.LockUnusable)
+
+
+def test_a_failing_unlock_leaves_the_lock_waiter_working(tmp_path: Path) -> None:
+    """The waiter thread lets go of a grant nobody wants any more; if that unlock fails
+    (``ENOLCK`` on NFS), the thread must survive, or the owner never gets the lock again."""
+    lock_path = str(tmp_path / ".app.log.lock")
+    system = FailingFlock({fcntl.LOCK_UN})
+    system.failing = False
+    lock = lockrotate._locks.FlockLock(lock_path, 0.2, Permissions(), 0o600, system)
+    other = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    with pytest.raises(lockrotate.LockTimeout):
+        lock.acquire()  # the request stays with the waiter thread
+    system.failing = True  # its unlock of the late grant fails
+    os.close(other)  # the thread gets the lock for nobody, and fails to let it go
+    threading.Event().wait(0.3)
+    system.failing = False
+    assert lock.acquire(time.monotonic() + 2) >= 0.0
+    lock.release()
+    lock.close()

@@ -90,9 +90,17 @@ class InterProcessLock(ABC):
         while True:
             if not self._opened:
                 self._open_checked()
-            waited = not self._try_lock()
-            if waited and not self._wait(deadline):
-                raise LockTimeout(self.path, self.timeout)
+            try:
+                waited = not self._try_lock()
+                if waited and not self._wait(deadline):
+                    raise LockTimeout(self.path, self.timeout)
+            except (LockTimeout, LockUnusable):
+                raise
+            except OSError as exc:
+                # flock failing outright (NFS: ENOLCK, EIO): as unusable as a planted FIFO.
+                raise LockUnusable(
+                    exc.errno, f"the lock cannot be taken: {exc}", self.path
+                ) from exc
             if self.still_named():
                 return monotonic() - start if waited else 0.0
             # The lock file was removed or replaced (its folder deleted and made again):

@@ -313,6 +313,13 @@ class Core:
                     file = self.file or file
         self._append(file, data)
 
+    def _current_locked(self) -> AppendFile:
+        """With the lock held: the file the base path names, adopted if it is not ours."""
+        file = self.file
+        if file is None or (file.regular and not file.is_current()):
+            file = self._open(locked=True)
+        return file
+
     def _due(
         self,
         file: AppendFile,
@@ -339,9 +346,10 @@ class Core:
             with self.held():
                 if backoff.lock_stuck:
                     backoff.succeeded()
-                file = self.file
-                if file is None or (file.regular and not file.is_current()):
-                    file = self._open(locked=True)  # adopt what the base path names now
+                # A base path that cannot be checked (EIO) is reported; the record goes on.
+                file = self._attempt("follow", self._current_locked) or self.file
+                if file is None:
+                    return True  # nothing open: the unlocked path opens (or reports)
                 n = len(data)
                 if file.regular and backoff.ready() and self._due(file, n, record, should):
                     self._roll_reporting(n, should is not None, do, locked=True)

@@ -24,6 +24,7 @@ Closing hands the descriptor to a pending thread, which closes it when its call 
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable
 
@@ -108,8 +109,11 @@ class Waiter:
                 if not failed:
                     # Nobody wants it any more. Let go while still pending: until then the
                     # owner does not try the descriptor itself, which would find this lock on
-                    # it and believe it its own.
-                    self._release(self.fd)
+                    # it and believe it its own. An unlock that fails (NFS: ENOLCK) leaves the
+                    # lock on our descriptor, which the owner's next try then takes: the
+                    # thread lives on.
+                    with contextlib.suppress(OSError):
+                        self._release(self.fd)
                 self.pending = False
                 if self._closing:
                     self._system.close(self.fd)
