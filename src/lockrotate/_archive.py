@@ -1,12 +1,18 @@
 """This log's rotated files, as one inventory, and what retention, compression and crash repair
 do with them.
 
-Every decision about rotated files derives from one scan of the folder (with the lock held):
+Every decision about rotated files derives from one inventory per rollover. The lock guards
+names, not listings: a folder may hold 100,000 files that are not ours, and every process that
+is due waits while the lock is held. So the folder is listed before the lock is taken, and only
+where a listing is needed at all (:meth:`Archive.survey`); with the lock held, a rollover
+only ``lstat``s the names it changes, and lists again only if the snapshot no longer holds.
 
-1. :meth:`Inventory.scan` parses each name of the folder with the log's naming scheme. A name
-   the scheme did not produce (``app.log.bak``, ``app.log.8.gz.gz``, an impossible date) is
-   not an entry, so nothing below can touch it. Each entry is one rotated file in one of the
-   states of :class:`State`; hidden scratch files are listed apart.
+1. :meth:`Inventory.scan` parses each name of the folder with the log's naming scheme, after a
+   cheap filter by the scheme's prefix. A name the scheme did not produce (``app.log.bak``,
+   ``app.log.8.gz.gz``, an impossible date) is not an entry, so nothing below can touch it.
+   Each entry is one rotated file in one of the states of :class:`State`; hidden scratch files
+   are listed apart. A numbered scheme's names are known, so its inventory can also be made
+   by asking for each of them (:meth:`Archive.probe`): no listing at all.
 2. :func:`repair` finds what a crash left half-done: a plain file beside its finished
    compressed copy (same modification time, to the nanosecond) loses its plain copy.
 3. :func:`expired` picks the entries retention removes: beyond ``backupCount``, older than
@@ -15,7 +21,11 @@ Every decision about rotated files derives from one scan of the folder (with the
    compressor, by identity. A compressed file is never compressed again.
 
 Removals under the lock are renames to a scratch name; the unlink happens after the lock is
-released (:class:`Trash`), because unlinking a large file can take long.
+released (:class:`Trash`), because unlinking a large file can take long. At most
+:data:`BATCH` files leave under one hold: a backlog of dated files (``max_age`` newly set, a
+restored folder) leaves the rest by their own names once the lock is released (a dated name is
+never made again, so a racing remover's ENOENT is harmless); a numbered backlog leaves at the
+next rollovers.
 """
 
 from __future__ import annotations
@@ -26,19 +36,31 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
 from ._files import Identity
-from ._naming import Slot, bare, scratch_is_ours, scratch_path, scratch_pattern
+from ._naming import (
+    NumberedScheme,
+    Slot,
+    bare,
+    hidden_stem,
+    scratch_is_ours,
+    scratch_path,
+    scratch_pattern,
+)
 
 if TYPE_CHECKING:
     from ._compress import Compressor
 
 _FOREIGN_STALE_AFTER = 3600.0
+#: The most files retention moves away under one hold of the lock.
+BATCH = 100
+#: A numbered log's folder is listed (for stale scratch files) at least this often (seconds).
+_SWEEP_EVERY = 600.0
 
 
 class State(enum.Enum):
@@ -107,6 +129,8 @@ class Scheme(Protocol):
 
     #: Whether retention orders rotated files by their last write rather than by name.
     by_write_time: bool
+    #: What every name of the scheme starts with ("" when a ``namer`` decides).
+    prefix: str
 
     def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         """For a rotated name of this log (without compression extension): its order
@@ -139,22 +163,37 @@ class Inventory:
     scratch: list[Scratch]
     extensions: tuple[str, ...]
     by_write_time: bool
+    #: What the rollover did to names, with the lock held: old path to new (None: removed).
+    moves: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def scan(
-        cls, base_path: str, scheme: Scheme, extensions: Sequence[str], names: Iterable[str]
+        cls,
+        base_path: str,
+        scheme: Scheme,
+        extensions: Sequence[str],
+        names: Iterable[str],
+        known: Mapping[str, FileInfo] | None = None,
     ) -> Inventory:
+        """The inventory of the folder's *names*: each name of ours is looked at (``lstat``), unless
+        *known* already holds its file."""
         folder, base_name = os.path.split(base_path)
         orders: dict[Slot, tuple[float, int]] = {}
         copies: dict[tuple[Slot, str], str] = {}
+        scratch_stem = hidden_stem(base_name) + "."
         scratch_name = scratch_pattern(base_name)
+        prefix = scheme.prefix
+        formats = [e for e in extensions if e]
         scratch = []
         for name in names:
-            m = scratch_name.fullmatch(name)
-            if m is not None:
-                scratch.append(Scratch(os.path.join(folder, name), m[1], int(m[2])))
+            if name.startswith(scratch_stem):
+                m = scratch_name.fullmatch(name)
+                if m is not None:
+                    scratch.append(Scratch(os.path.join(folder, name), m[1], int(m[2])))
+                    continue
+            if not name.startswith(prefix):
                 continue
-            for extension in (*[e for e in extensions if e], ""):
+            for extension in (*[e for e in formats if name.endswith(e)], ""):
                 plain_name, compressed = bare(name, extension)
                 if compressed != bool(extension):
                     continue
@@ -163,10 +202,11 @@ class Inventory:
                     orders[parsed[1]] = parsed[0]
                     copies[parsed[1], extension] = os.path.join(folder, name)
                     break
+        look = FileInfo.of if known is None else (lambda path: known.get(path) or FileInfo.of(path))
         entries = []
         for slot, order in orders.items():
             found = {
-                extension: FileInfo.of(copies[slot, extension])
+                extension: look(copies[slot, extension])
                 for extension in ("", *extensions)
                 if (slot, extension) in copies
             }
@@ -179,6 +219,37 @@ class Inventory:
                 )
         entries.sort(key=lambda entry: entry.order)
         return cls(entries, scratch, tuple(extensions), scheme.by_write_time)
+
+    def record(self, source: str, dest: str | None) -> None:
+        """With the lock held: the rollover moved *source* to *dest* (None: removed it)."""
+        self.moves[source] = dest
+
+    def moved(self, base_path: str, scheme: Scheme) -> Inventory:
+        """The inventory after the recorded moves, without a listing: a moved file keeps its
+        identity, size and times; only a file new to the scheme (the rotated one) is
+        looked at (``lstat``)."""
+        if not self.moves:
+            return self
+        folder = os.path.dirname(base_path)
+        known: dict[str, FileInfo] = {}
+        for entry in self.entries:
+            for info in entry.files:
+                dest = self.moves.get(info.path, info.path)
+                if dest is not None:
+                    known[dest] = info._replace(path=dest)
+        names = [os.path.basename(path) for path in known]
+        names += [
+            os.path.basename(dest)
+            for dest in self.moves.values()
+            if dest is not None and dest not in known and os.path.dirname(dest) == folder
+        ]
+        after = Inventory.scan(base_path, scheme, self.extensions, names, known)
+        return replace(after, scratch=self.scratch)
+
+    def holds(self) -> bool:
+        """With the lock held: whether every file of the inventory is still where it was
+        seen (the same file, by ``lstat``; a lagging writer may have grown it)."""
+        return all(still(info) for entry in self.entries for info in entry.files)
 
     def by_age(self) -> list[Entry]:
         """Entries in the order retention removes them, oldest first. Numbered names are
@@ -218,6 +289,12 @@ class Inventory:
             ):
                 stale.append(item.path)
         return stale
+
+
+def still(info: FileInfo) -> bool:
+    """Whether *info*'s name still holds the same file (or link) it held when it was seen."""
+    now = FileInfo.of(info.path)
+    return now is not None and now.identity == info.identity and now.link == info.link
 
 
 def repair(inventory: Inventory) -> list[str]:
@@ -308,15 +385,20 @@ def tidy(
     submit: Submit | None,
     rotated: Identity | None,
     now: float | None = None,
+    rescan: Callable[[], Inventory] | None = None,
 ) -> None:
     """After a rollover, with the lock held: repair, retention, then hand the plain files
     left to compression (*submit*; the file this process just *rotated* first, the others as
-    orphans that another live process may be about to compress)."""
+    orphans that another live process may be about to compress).
+
+    A file leaves only if its name still holds the file the inventory saw; if one does not,
+    the inventory no longer holds, and *rescan* (if given) makes a fresh one to decide again.
+    At most :data:`BATCH` files are moved away under the lock; the rest of a dated backlog
+    leaves by name once the lock is released (:meth:`Trash.add`).
+    """
     for path in inventory.stale_scratch(time.time()):
         trash.add(path)
-    for path in repair(inventory):
-        with contextlib.suppress(FileNotFoundError):
-            trash.discard(path)
+    repairs = set(repair(inventory))
     doomed = expired(
         inventory.by_age(),
         retention.keep,
@@ -324,10 +406,22 @@ def tidy(
         retention.max_total_bytes,
         time.time() if now is None else now,
     )
-    for entry in doomed:
-        for info in entry.files:
-            with contextlib.suppress(FileNotFoundError):
-                trash.discard(info.path)
+    leaving = [
+        *(info for entry in inventory.entries if (info := entry.plain) and info.path in repairs),
+        *(info for entry in doomed for info in entry.files),
+    ]
+    for moved, info in enumerate(leaving):
+        if moved >= BATCH:
+            if inventory.by_write_time:
+                trash.add(info.path)
+            continue
+        if not still(info):
+            if rescan is None:
+                continue  # not the file the inventory saw: never remove it
+            tidy(rescan(), retention, trash, submit, rotated, now)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            trash.discard(info.path)
     if submit is None:
         return
     gone = {id(entry) for entry in doomed}
@@ -365,22 +459,92 @@ class Archive:
         self.hold: Callable[[], AbstractContextManager[None]] | None = None
         self._clock = clock
         self._report = report
+        self._sweep_at = 0.0  # the first rollover lists the folder: stale scratch files go
+        self._rolling: Inventory | None = None  # the inventory of the rollover under way
 
     def scan(self) -> Inventory:
         """Every copy of each rotated file, in any compression format: a process configured
-        with another ``compress`` (or none) shifts and removes all of them alike."""
+        with another ``compress`` (or none) shifts and removes all of them alike. A numbered
+        log whose folder costs more to list than its names to ask for is not listed."""
+        scheme = self.scheme()
+        if isinstance(scheme, NumberedScheme) and not self._listing_pays(scheme):
+            return self.probe(scheme)
+        return self.listed(scheme)
+
+    def listed(self, scheme: Scheme) -> Inventory:
+        """The inventory from a listing of the folder."""
         folder = os.path.dirname(self.base_path)
-        return Inventory.scan(self.base_path, self.scheme(), self.formats, os.listdir(folder))
+        self._sweep_at = time.monotonic() + _SWEEP_EVERY
+        return Inventory.scan(self.base_path, scheme, self.formats, os.listdir(folder))
+
+    def probe(self, scheme: NumberedScheme) -> Inventory:
+        """The inventory of a numbered log from an ``lstat`` of each name it can have."""
+        folder = os.path.dirname(self.base_path)
+        known: dict[str, FileInfo] = {}
+        for name in scheme.names():
+            for extension in ("", *self.formats):
+                info = FileInfo.of(os.path.join(folder, name + extension))
+                if info is not None:
+                    known[info.path] = info
+        names = [os.path.basename(path) for path in known]
+        return Inventory.scan(self.base_path, scheme, self.formats, names, known)
+
+    def _listing_pays(self, scheme: NumberedScheme) -> bool:
+        """Whether to list a numbered log's folder: now and then for stale scratch files,
+        else only when the folder is small beside the names there are to ask for (a folder's
+        size grows with its entries: at least 12 bytes each on ext4, 20 on tmpfs)."""
+        if time.monotonic() >= self._sweep_at:
+            return True
+        try:
+            size = os.stat(os.path.dirname(self.base_path)).st_size
+        except OSError:
+            return False
+        return size // 32 <= 2 * scheme.limit * (1 + len(self.formats))
+
+    def survey(self) -> Inventory | None:
+        """Before the lock is taken: the inventory from a listing, where one is needed (a
+        dated scheme; a numbered one only where listing pays). None: ask under the lock."""
+        scheme = self.scheme()
+        if isinstance(scheme, NumberedScheme) and not self._listing_pays(scheme):
+            return None
+        try:
+            return self.listed(scheme)
+        except OSError:
+            return None  # no folder (yet): the rollover under the lock finds out
+
+    def inventory_locked(self, snapshot: Inventory | None) -> Inventory:
+        """With the lock held: the *snapshot* if it still holds, else a fresh inventory; the
+        rollover records its moves in it, and :meth:`tidy_locked` reads them.
+
+        A numbered snapshot is checked by an ``lstat`` of each file (the shift renames them
+        all); a dated one is not: a rollover adds one name, checked where it is made, and
+        :func:`tidy` checks each file before it removes it."""
+        scheme = self.scheme()
+        if snapshot is not None and (snapshot.by_write_time or snapshot.holds()):
+            self._rolling = snapshot
+        elif isinstance(scheme, NumberedScheme):
+            self._rolling = self.probe(scheme)
+        else:
+            self._rolling = self.listed(scheme)
+        return self._rolling
 
     def tidy_locked(self, rotated: Identity) -> None:
+        """After a rollover, with the lock held: :func:`tidy` on the inventory the rollover
+        used, as its recorded moves left it (without one: a fresh scan)."""
+        inventory, self._rolling = self._rolling, None
         compressor = self.compressor if self.compressing() else None
+        if inventory is None:
+            current = self.scan()
+        else:
+            current = inventory.moved(self.base_path, self.scheme())
         tidy(
-            self.scan(),
+            current,
             self.retention(),
             self.trash,
             None if compressor is None else compressor.submit,
             rotated,
             self._clock(),
+            rescan=self.scan,
         )
 
     # The compressor's host (lockrotate._compress.Host) ------------------------------------
@@ -391,21 +555,24 @@ class Archive:
 
     def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes, unless
-        the plain file grew meanwhile or the compressed name is taken."""
+        the plain file grew meanwhile or the compressed name is taken. The file is found
+        before the lock is taken, and only checked with it held."""
         assert self.hold is not None
+        path = self.locate(identity)
         try:
             with self.hold():
-                entry = self.scan().holding(identity)
-                if entry is None or entry.plain is None or entry.packed is not None:
+                plain = None if path is None else FileInfo.of(path)
+                if plain is None or plain.identity != identity:
+                    path = self.locate(identity)  # moved since: look again, with the lock
+                    plain = None if path is None else FileInfo.of(path)
+                if plain is None or plain.identity != identity or plain.link:
                     return False
-                plain = entry.plain
                 if plain.size != nbytes:
                     return False
+                if any(os.path.lexists(plain.path + extension) for extension in self.formats):
+                    return False  # a compressed copy exists already, or the name is taken
                 assert self.compressor is not None
-                packed = plain.path + self.compressor.extension
-                if os.path.lexists(packed):
-                    return False
-                os.rename(temp, packed)
+                os.rename(temp, plain.path + self.compressor.extension)
                 self.trash.discard(plain.path)
                 return True
         finally:

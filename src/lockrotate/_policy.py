@@ -82,7 +82,9 @@ class SizePolicy:
         """Shift the backups up by one, dropping the oldest, then move the base file to .1.
 
         Only the run of backups that starts at .1 without a gap is shifted: a chain left
-        half-shifted by a crash closes its gap instead of losing a file.
+        half-shifted by a crash closes its gap instead of losing a file. The names are known:
+        a target is checked only if this shift has not just emptied it, and each move is
+        recorded in the *inventory*, which retention then reads without a listing.
         """
         slots = {entry.slot: entry for entry in inventory.entries}
         run = 0
@@ -91,17 +93,23 @@ class SizePolicy:
         if run == self.backup_count:
             for info in slots[run].files:
                 discard(info.path)
+                inventory.record(info.path, None)
             run -= 1
         name = self.hooks.rotation_filename
+        emptied: set[str] = set()
         for index in range(run, 0, -1):
             source = name(numbered_name(self.base_path, index))
             target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
-                if os.path.lexists(dest):
+                if dest not in emptied and os.path.lexists(dest):
                     raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
                 os.rename(info.path, dest)
-        self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
+                emptied.add(info.path)
+                inventory.record(info.path, dest)
+        first = name(numbered_name(self.base_path, 1))
+        self.hooks.rotate(self.base_path, first)
+        inventory.record(self.base_path, first)
 
     def created(self, file: AppendFile) -> None:
         """Nothing to record about a new file."""
@@ -303,6 +311,7 @@ class TimePolicy:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             if not any(os.path.lexists(dest + ext) for ext in ("", *inventory.extensions)):
                 self.hooks.rotate(self.base_path, dest)
+                inventory.record(self.base_path, dest)
                 return
             counter += 1  # a name this log's scheme does not recognise as its own: keep it
 

@@ -150,11 +150,14 @@ class Coordinator:
         (or :class:`LockUnusable`)."""
         return Held(self)
 
-    def rotate_if_due_locked(self, nbytes: int, force: bool = False) -> AppendFile:
+    def rotate_if_due_locked(
+        self, nbytes: int, force: bool = False, survey: Inventory | None = None
+    ) -> AppendFile:
         """With the lock held: return the file to write to, rotating it first if it is due.
 
         ``force`` rotates the current file even if the policy would not, unless another
         process has just rotated it (then its new file is adopted, not rotated again).
+        *survey* is the archive's inventory made before the lock was taken.
         """
         file = self.file if self.file is not None else self._open(locked=True)
         if file.regular and not file.is_current():
@@ -166,7 +169,7 @@ class Coordinator:
             # The lock file was replaced since it was last checked: our hold excludes nobody.
             raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
         archive = self.archive
-        self.policy.rotate_locked(file, archive.scan(), archive.trash.discard)
+        self.policy.rotate_locked(file, archive.inventory_locked(survey), archive.trash.discard)
         fresh = AppendFile(self.base_path, self.permissions)
         file.close()
         self.file = fresh
@@ -181,9 +184,10 @@ class Coordinator:
         return fresh
 
     def roll(self, nbytes: int, force: bool = False) -> AppendFile:
+        survey = self.archive.survey()  # the folder is listed before the lock, if at all
         try:
             with self.held():
-                return self.rotate_if_due_locked(nbytes, force)
+                return self.rotate_if_due_locked(nbytes, force, survey)
         finally:
             self.archive.trash.empty()
 
