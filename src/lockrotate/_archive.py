@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
+import functools
 import os
 import stat
 import threading
@@ -82,11 +84,15 @@ class FileInfo(NamedTuple):
     def of(cls, path: str) -> FileInfo | None:
         """The file at *path*; None if there is none, or it is neither a regular file nor a
         link (a folder or a FIFO at a rotated name is left alone: it cannot be removed as a
-        file)."""
+        file; a name too long to exist)."""
         try:
             st = os.lstat(path)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                return None
+            raise
         link = stat.S_ISLNK(st.st_mode)
         if not (link or stat.S_ISREG(st.st_mode)):
             return None
@@ -111,15 +117,15 @@ class Entry:
             return State.PLAIN
         return State.COMPRESSED if self.plain is None else State.BOTH
 
-    @property
+    @functools.cached_property
     def files(self) -> list[FileInfo]:
         return [info for info in (self.plain, self.packed, *self.others) if info is not None]
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
         return sum(info.size for info in self.files)
 
-    @property
+    @functools.cached_property
     def mtime(self) -> float:
         return max(info.mtime_ns for info in self.files) / 1e9
 
@@ -165,6 +171,11 @@ class Inventory:
     by_write_time: bool
     #: What the rollover did to names, with the lock held: old path to new (None: removed).
     moves: dict[str, str | None] = field(default_factory=dict)
+    #: With the lock held, when a name was not as this inventory says: a fresh inventory
+    #: (asked for each name, or listed), which the rollover goes on with.
+    refresh: Callable[[], Inventory] | None = field(default=None, compare=False)
+    #: The base file when the folder was listed: a snapshot serves only its rollover.
+    base: Identity | None = None
 
     @classmethod
     def scan(
@@ -224,32 +235,41 @@ class Inventory:
         """With the lock held: the rollover moved *source* to *dest* (None: removed it)."""
         self.moves[source] = dest
 
-    def moved(self, base_path: str, scheme: Scheme) -> Inventory:
+    def moved(
+        self, base_path: str, scheme: Scheme, wanted: Callable[[Entry], bool] | None = None
+    ) -> Inventory:
         """The inventory after the recorded moves, without a listing: a moved file keeps its
-        identity, size and times; only a file new to the scheme (the rotated one) is
-        looked at (``lstat``)."""
+        identity, size and times, and only its new name is parsed; only a file new to the
+        scheme (the rotated one) is looked at (``lstat``). Only the entries *wanted* are kept,
+        and the new ones."""
         if not self.moves:
             return self
         folder = os.path.dirname(base_path)
+        moves = self.moves
+        kept: list[Entry] = []
         known: dict[str, FileInfo] = {}
+        seen: set[str] = set()
         for entry in self.entries:
-            for info in entry.files:
-                dest = self.moves.get(info.path, info.path)
+            files = entry.files
+            seen.update(info.path for info in files)
+            if wanted is not None and not wanted(entry):
+                continue
+            if not any(info.path in moves for info in files):
+                kept.append(entry)
+                continue
+            for info in files:
+                dest = moves.get(info.path, info.path)
                 if dest is not None:
                     known[dest] = info._replace(path=dest)
         names = [os.path.basename(path) for path in known]
         names += [
             os.path.basename(dest)
-            for dest in self.moves.values()
-            if dest is not None and dest not in known and os.path.dirname(dest) == folder
+            for source, dest in moves.items()
+            if source not in seen and dest is not None and os.path.dirname(dest) == folder
         ]
-        after = Inventory.scan(base_path, scheme, self.extensions, names, known)
-        return replace(after, scratch=self.scratch)
-
-    def holds(self) -> bool:
-        """With the lock held: whether every file of the inventory is still where it was
-        seen (the same file, by ``lstat``; a lagging writer may have grown it)."""
-        return all(still(info) for entry in self.entries for info in entry.files)
+        fresh = Inventory.scan(base_path, scheme, self.extensions, names, known)
+        entries = sorted([*kept, *fresh.entries], key=lambda entry: entry.order)
+        return replace(self, entries=entries, moves={}, refresh=None)
 
     def by_age(self) -> list[Entry]:
         """Entries in the order retention removes them, oldest first. Numbered names are
@@ -430,6 +450,18 @@ def tidy(
             submit(entry.plain.identity, entry.plain.identity != rotated)
 
 
+def _identity(path: str) -> Identity | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _both(entry: Entry) -> bool:
+    return entry.state is State.BOTH
+
+
 class Archive:
     """One log's rotated files: the inventory, retention, repair and compression hand-off,
     and the compressor's host (it finds a file by identity and puts its copy in place)."""
@@ -461,6 +493,7 @@ class Archive:
         self._report = report
         self._sweep_at = 0.0  # the first rollover lists the folder: stale scratch files go
         self._rolling: Inventory | None = None  # the inventory of the rollover under way
+        self._files_seen = 0  # how many files the last rollover's inventory held
 
     def scan(self) -> Inventory:
         """Every copy of each rotated file, in any compression format: a process configured
@@ -478,28 +511,36 @@ class Archive:
         return Inventory.scan(self.base_path, scheme, self.formats, os.listdir(folder))
 
     def probe(self, scheme: NumberedScheme) -> Inventory:
-        """The inventory of a numbered log from an ``lstat`` of each name it can have."""
+        """The inventory of a numbered log from an ``lstat`` of each name it can have, up to
+        two indexes in a row with no file (a rollover cut short leaves a gap of one)."""
         folder = os.path.dirname(self.base_path)
         known: dict[str, FileInfo] = {}
+        empty = 0
         for name in scheme.names():
+            before = len(known)
             for extension in ("", *self.formats):
                 info = FileInfo.of(os.path.join(folder, name + extension))
                 if info is not None:
                     known[info.path] = info
+            empty = 0 if len(known) > before else empty + 1
+            if empty == 2:
+                break
         names = [os.path.basename(path) for path in known]
         return Inventory.scan(self.base_path, scheme, self.formats, names, known)
 
     def _listing_pays(self, scheme: NumberedScheme) -> bool:
         """Whether to list a numbered log's folder: now and then for stale scratch files,
-        else only when the folder is small beside the names there are to ask for (a folder's
-        size grows with its entries: at least 12 bytes each on ext4, 20 on tmpfs)."""
+        else only when the folder is small beside the names there are to ask for: the files
+        the last rollover saw, in every format (a folder's size grows with its entries, by
+        12 to 32 bytes each on ext4 and tmpfs). A listing is made outside the lock, so it may
+        cost several times what the asking, under the lock, would."""
         if time.monotonic() >= self._sweep_at:
             return True
         try:
             size = os.stat(os.path.dirname(self.base_path)).st_size
         except OSError:
             return False
-        return size // 32 <= 2 * scheme.limit * (1 + len(self.formats))
+        return size // 32 <= 8 * (self._files_seen + 2) * (1 + len(self.formats))
 
     def survey(self) -> Inventory | None:
         """Before the lock is taken: the inventory from a listing, where one is needed (a
@@ -508,24 +549,34 @@ class Archive:
         if isinstance(scheme, NumberedScheme) and not self._listing_pays(scheme):
             return None
         try:
-            return self.listed(scheme)
+            base = _identity(self.base_path)
+            return replace(self.listed(scheme), base=base)
         except OSError:
             return None  # no folder (yet): the rollover under the lock finds out
 
     def inventory_locked(self, snapshot: Inventory | None) -> Inventory:
-        """With the lock held: the *snapshot* if it still holds, else a fresh inventory; the
-        rollover records its moves in it, and :meth:`tidy_locked` reads them.
+        """With the lock held: the *snapshot* made before the lock (else a fresh inventory);
+        the rollover records its moves in it, and :meth:`tidy_locked` reads them.
 
-        A numbered snapshot is checked by an ``lstat`` of each file (the shift renames them
-        all); a dated one is not: a rollover adds one name, checked where it is made, and
-        :func:`tidy` checks each file before it removes it."""
+        No name of it is looked at here: each is checked where the rollover changes it. A
+        shift's rename fails on a name that is gone and its target is checked unless the
+        shift has just emptied it; a dated rollover checks the one name it makes; :func:`tidy`
+        checks each file before it removes it. If a name is not as the snapshot says, the
+        rollover asks for a fresh inventory (:attr:`Inventory.refresh`). A snapshot made
+        before another rollover (of another thread or process) is not used at all."""
+        if snapshot is None or snapshot.base is None or snapshot.base != _identity(self.base_path):
+            return self._refresh_locked()
+        return self._watched(snapshot)
+
+    def _refresh_locked(self) -> Inventory:
         scheme = self.scheme()
-        if snapshot is not None and (snapshot.by_write_time or snapshot.holds()):
-            self._rolling = snapshot
-        elif isinstance(scheme, NumberedScheme):
-            self._rolling = self.probe(scheme)
-        else:
-            self._rolling = self.listed(scheme)
+        if isinstance(scheme, NumberedScheme):
+            return self._watched(self.probe(scheme))
+        return self._watched(self.listed(scheme))
+
+    def _watched(self, inventory: Inventory) -> Inventory:
+        self._files_seen = sum(len(entry.files) for entry in inventory.entries)
+        self._rolling = replace(inventory, moves={}, refresh=self._refresh_locked)
         return self._rolling
 
     def tidy_locked(self, rotated: Identity) -> None:
@@ -533,13 +584,17 @@ class Archive:
         used, as its recorded moves left it (without one: a fresh scan)."""
         inventory, self._rolling = self._rolling, None
         compressor = self.compressor if self.compressing() else None
+        retention = self.retention()
         if inventory is None:
             current = self.scan()
+        elif compressor is None and retention == Retention(0, None, None):
+            # Only repair has anything to do: the entries with both copies.
+            current = inventory.moved(self.base_path, self.scheme(), _both)
         else:
             current = inventory.moved(self.base_path, self.scheme())
         tidy(
             current,
-            self.retention(),
+            retention,
             self.trash,
             None if compressor is None else compressor.submit,
             rotated,

@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from ._schedule import TimeSchedule
@@ -157,11 +157,11 @@ class NumberedScheme:
             }
         return self._named
 
-    def names(self) -> list[str]:
+    def names(self) -> Iterator[str]:
         """Every name of the scheme, newest first (without compression extension)."""
         if self.namer is None:
-            return [numbered_name(self.base_name, i) for i in range(1, self.limit + 1)]
-        return list(self._by_namer())
+            return (numbered_name(self.base_name, i) for i in range(1, self.limit + 1))
+        return iter(self._by_namer())
 
     def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         if self.namer is None:

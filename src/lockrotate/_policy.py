@@ -84,8 +84,21 @@ class SizePolicy:
         Only the run of backups that starts at .1 without a gap is shifted: a chain left
         half-shifted by a crash closes its gap instead of losing a file. The names are known:
         a target is checked only if this shift has not just emptied it, and each move is
-        recorded in the *inventory*, which retention then reads without a listing.
+        recorded in the *inventory*, which retention then reads without a listing. If a name
+        is not as the inventory (made before the lock) says, a fresh one finishes the shift.
         """
+        try:
+            self._shift(inventory, discard)
+        except (FileNotFoundError, FileExistsError):
+            if inventory.refresh is None:
+                raise
+            inventory = inventory.refresh()
+            self._shift(inventory, discard)
+        first = self.hooks.rotation_filename(numbered_name(self.base_path, 1))
+        self.hooks.rotate(self.base_path, first)
+        inventory.record(self.base_path, first)
+
+    def _shift(self, inventory: Inventory, discard: Callable[[str], None]) -> None:
         slots = {entry.slot: entry for entry in inventory.entries}
         run = 0
         while run < self.backup_count and run + 1 in slots:
@@ -97,19 +110,18 @@ class SizePolicy:
             run -= 1
         name = self.hooks.rotation_filename
         emptied: set[str] = set()
+        record = inventory.record
+        target = name(numbered_name(self.base_path, run + 1))
         for index in range(run, 0, -1):
             source = name(numbered_name(self.base_path, index))
-            target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
                 if dest not in emptied and os.path.lexists(dest):
                     raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
                 os.rename(info.path, dest)
                 emptied.add(info.path)
-                inventory.record(info.path, dest)
-        first = name(numbered_name(self.base_path, 1))
-        self.hooks.rotate(self.base_path, first)
-        inventory.record(self.base_path, first)
+                record(info.path, dest)
+            target = source
 
     def created(self, file: AppendFile) -> None:
         """Nothing to record about a new file."""
