@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--rollovers", type=int, default=15)
     parser.add_argument("--dir", default=None, help="where the folders are made (default: TMPDIR)")
     args = parser.parse_args()
-    print(f"lockrotate {lockrotate.__version__}, {args.repeats} repeats of {args.rollovers} rollovers")
+    print(f"{args.repeats} repeats of {args.rollovers} rollovers each")
     print("| case | hold, median (spread of repeats) | longest hold | vs. empty folder |")
     print("|---|---|---|---|")
     empty: float | None = None
