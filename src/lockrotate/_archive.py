@@ -231,6 +231,11 @@ class Inventory:
         entries.sort(key=lambda entry: entry.order)
         return cls(entries, scratch, tuple(extensions), scheme.by_write_time)
 
+    @functools.cached_property
+    def count(self) -> int:
+        """How many files the entries hold."""
+        return sum(len(entry.files) for entry in self.entries)
+
     def record(self, source: str, dest: str | None) -> None:
         """With the lock held: the rollover moved *source* to *dest* (None: removed it)."""
         self.moves[source] = dest
@@ -357,11 +362,13 @@ def expired(
 
 
 class Trash:
-    """Files taken out of the log's names under the lock, unlinked once it is released."""
+    """Files taken out of the log's names under the lock, unlinked once it is released; and
+    work that needs no lock (:meth:`later`), done then too."""
 
     def __init__(self, base_path: str) -> None:
         self.base_path = base_path
         self._paths: list[str] = []
+        self._work: list[Callable[[], None]] = []
         self._mutex = threading.Lock()
 
     def discard(self, path: str) -> None:
@@ -374,7 +381,16 @@ class Trash:
         with self._mutex:
             self._paths.append(path)
 
+    def later(self, work: Callable[[], None]) -> None:
+        """With the lock held: *work* runs once the lock is released (:meth:`empty`)."""
+        with self._mutex:
+            self._work.append(work)
+
     def empty(self) -> None:
+        with self._mutex:
+            work, self._work = self._work, []
+        for job in work:
+            job()
         with self._mutex:
             paths, self._paths = self._paths, []
         for path in paths:
@@ -384,6 +400,7 @@ class Trash:
     def after_fork(self) -> None:
         self._mutex = threading.Lock()
         self._paths = []
+        self._work = []
 
 
 @dataclass(frozen=True)
@@ -550,7 +567,9 @@ class Archive:
             return None
         try:
             base = _identity(self.base_path)
-            return replace(self.listed(scheme), base=base)
+            snapshot = replace(self.listed(scheme), base=base)
+            snapshot.count  # noqa: B018 (computed here, outside the lock)
+            return snapshot
         except OSError:
             return None  # no folder (yet): the rollover under the lock finds out
 
@@ -575,32 +594,43 @@ class Archive:
         return self._watched(self.listed(scheme))
 
     def _watched(self, inventory: Inventory) -> Inventory:
-        self._files_seen = sum(len(entry.files) for entry in inventory.entries)
+        self._files_seen = inventory.count
         self._rolling = replace(inventory, moves={}, refresh=self._refresh_locked)
         return self._rolling
 
     def tidy_locked(self, rotated: Identity) -> None:
         """After a rollover, with the lock held: :func:`tidy` on the inventory the rollover
-        used, as its recorded moves left it (without one: a fresh scan)."""
+        used, as its recorded moves left it (without one: a fresh scan).
+
+        A dated log's names are never made again, so its tidying waits until the lock is
+        released (:meth:`Trash.later`): a racing process's removal costs an ENOENT, and a
+        backlog of thousands of expired files costs no process a wait."""
         inventory, self._rolling = self._rolling, None
         compressor = self.compressor if self.compressing() else None
         retention = self.retention()
+        submit = None if compressor is None else compressor.submit
+        if inventory is not None and inventory.by_write_time:
+            self.trash.later(lambda: self._tidy_unlocked(inventory, retention, submit, rotated))
+            return
+        scheme = self.scheme()
         if inventory is None:
             current = self.scan()
         elif compressor is None and retention == Retention(0, None, None):
             # Only repair has anything to do: the entries with both copies.
-            current = inventory.moved(self.base_path, self.scheme(), _both)
+            current = inventory.moved(self.base_path, scheme, _both)
         else:
+            current = inventory.moved(self.base_path, scheme)
+        tidy(current, retention, self.trash, submit, rotated, self._clock(), rescan=self.scan)
+
+    def _tidy_unlocked(
+        self, inventory: Inventory, retention: Retention, submit: Submit | None, rotated: Identity
+    ) -> None:
+        """A dated log's tidying, once the lock is released; a failure is reported."""
+        try:
             current = inventory.moved(self.base_path, self.scheme())
-        tidy(
-            current,
-            retention,
-            self.trash,
-            None if compressor is None else compressor.submit,
-            rotated,
-            self._clock(),
-            rescan=self.scan,
-        )
+            tidy(current, retention, self.trash, submit, rotated, self._clock())
+        except Exception as exc:
+            self._report(f"lockrotate: retention of {self.base_path} failed: {exc!r}")
 
     # The compressor's host (lockrotate._compress.Host) ------------------------------------
 
@@ -628,7 +658,8 @@ class Archive:
                     return False  # a compressed copy exists already, or the name is taken
                 assert self.compressor is not None
                 os.rename(temp, plain.path + self.compressor.extension)
-                self.trash.discard(plain.path)
+                with contextlib.suppress(FileNotFoundError):
+                    self.trash.discard(plain.path)  # a dated log's repair outside the lock
                 return True
         finally:
             self.trash.empty()
