@@ -2,8 +2,9 @@
 
 The lock guards names, not listings: a rollover that listed the folder with the lock held
 made every other process wait for the listing (in this test, 15x fewer records than in an
-empty folder, and lock timeouts). Now 4 processes log flat out for 20 s into each folder,
-with the same configuration, and the crowded run must keep at least half the pace.
+empty folder). Now 4 processes log flat out for 20 s into each folder, with the same
+configuration, and the crowded run must keep at least half the pace. The fast tests watch
+what a rollover does with the lock held.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import lockrotate
+from lockrotate._rollover import Coordinator, Held
 from lockrotate.bench.verify import log_files, verify
 from lockrotate.bench.workload import RunResult, Workload, run
 
@@ -51,6 +53,115 @@ def flat_out(folder: Path, results: Path) -> RunResult:
     return result
 
 
+class Watch:
+    """Counts the listings and renames made while a handler holds its lock."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.held = False
+        self.listings = 0
+        self.renames = 0
+        self.holds = 0
+        enter, leave = Held.__enter__, Held.__exit__
+        listdir, scandir, rename = os.listdir, os.scandir, os.rename
+
+        def entered(held: Held) -> None:
+            enter(held)
+            self.held = True
+            self.holds += 1
+
+        def left(held: Held, *exc: object) -> None:
+            self.held = False
+            leave(held, *exc)
+
+        def listing(path: str) -> list[str]:
+            self.listings += self.held
+            return listdir(path)
+
+        def scanning(path: str) -> object:
+            self.listings += self.held
+            return scandir(path)
+
+        def renaming(source: str, dest: str) -> None:
+            self.renames += self.held
+            rename(source, dest)
+
+        monkeypatch.setattr(Held, "__enter__", entered)
+        monkeypatch.setattr(Held, "__exit__", left)
+        monkeypatch.setattr(os, "listdir", listing)
+        monkeypatch.setattr(os, "scandir", scanning)
+        monkeypatch.setattr(os, "rename", renaming)
+
+
+def log(handler: logging.Handler, count: int, size: int = 100) -> None:
+    logger = logging.Logger("crowded")
+    logger.addHandler(handler)
+    for number in range(count):
+        logger.info("record %d %s", number, "x" * size)
+
+
+def test_a_numbered_rollover_lists_nothing_with_the_lock_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crowd(tmp_path, 2_000)
+    watch = Watch(monkeypatch)
+    handler = lockrotate.RotatingFileHandler(
+        str(tmp_path / "app.log"), maxBytes=1_000, backupCount=5
+    )
+    log(handler, 200)
+    handler.close()
+    assert handler.stats.rollovers >= 10
+    assert watch.listings == 0
+    backups = sorted(name for name in os.listdir(tmp_path) if name.startswith("app.log."))
+    assert backups == [f"app.log.{index}" for index in range(1, 6)]
+    assert len(os.listdir(tmp_path)) == 2_000 + 1 + 5 + 1  # the others, the log, 5, the lock
+
+
+def test_a_dated_backlog_leaves_after_the_lock_is_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = time.time() - 10 * 86_400
+    for minute in range(300):
+        stamp = start + 60 * minute
+        label = time.strftime("%Y-%m-%d_%H-%M", time.localtime(stamp))
+        path = tmp_path / f"app.log.{label}"
+        path.write_text("old\n")
+        os.utime(path, (stamp, stamp))
+    watch = Watch(monkeypatch)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="M", maxBytes=1_000, max_age=86_400
+    )
+    log(handler, 20)
+    handler.close()
+    assert handler.stats.rollovers >= 1
+    # Under the lock: only the rotations themselves.
+    assert watch.renames == handler.stats.rollovers
+    assert watch.listings == 0
+    left = [name for name in os.listdir(tmp_path) if name.startswith("app.log.")]
+    assert len(left) == handler.stats.rollovers, left  # every expired file went
+
+
+def test_a_snapshot_listed_before_another_rollover_is_not_used(tmp_path: Path) -> None:
+    """A thread (or process) lists the folder, another rolls over before it takes the lock,
+    and its new file is due again by then: the old listing must not decide the shift."""
+    base = str(tmp_path / "app.log")
+    first = lockrotate.RotatingFileHandler(base, maxBytes=10_000, backupCount=5)
+    second = lockrotate.RotatingFileHandler(base, maxBytes=10_000, backupCount=5)
+    log(first, 1)
+    coordinator: Coordinator = first._coordinator
+    snapshot = coordinator.archive.survey()
+    assert snapshot is not None and snapshot.entries == []
+    second.doRollover()
+    log(second, 1)
+    coordinator.follow()  # now writing to the second's new file
+    with coordinator.held():
+        coordinator.rotate_if_due_locked(0, force=True, survey=snapshot)
+    coordinator.archive.trash.empty()
+    first.close()
+    second.close()
+    assert sorted(os.listdir(tmp_path)) == [".app.log.lock", "app.log", "app.log.1", "app.log.2"]
+    assert (tmp_path / "app.log").read_text() == ""
+
+
 @pytest.mark.slow
 def test_a_crowded_folder_keeps_half_the_pace_of_an_empty_one(tmp_path: Path) -> None:
     empty, crowded = tmp_path / "empty", tmp_path / "crowded"
@@ -69,10 +180,7 @@ def test_status_answers_within_2s_and_says_what_it_skipped(tmp_path: Path) -> No
     crowd(tmp_path)
     base = tmp_path / "app.log"
     handler = lockrotate.RotatingFileHandler(str(base), maxBytes=100, backupCount=3)
-    logger = logging.Logger("crowded")
-    logger.addHandler(handler)
-    for number in range(10):
-        logger.info("record %d %s", number, "x" * 80)
+    log(handler, 10, 80)
     handler.close()
     command = [sys.executable, "-m", "lockrotate", "status", "--json", str(base)]
     start = time.monotonic()
@@ -83,4 +191,3 @@ def test_status_answers_within_2s_and_says_what_it_skipped(tmp_path: Path) -> No
     document = json.loads(done.stdout)
     assert document["totals"]["skipped_entries"] == UNRELATED
     assert document["totals"]["rotated_files"] == 3
-
