@@ -186,8 +186,8 @@ class Inventory:
         names: Iterable[str],
         known: Mapping[str, FileInfo] | None = None,
     ) -> Inventory:
-        """The inventory of the folder's *names*: each name of ours is looked at (``lstat``), unless
-        *known* already holds its file."""
+        """The inventory of the folder's *names*: each name of ours is looked at (``lstat``),
+        unless *known* already holds its file."""
         folder, base_name = os.path.split(base_path)
         orders: dict[Slot, tuple[float, int]] = {}
         copies: dict[tuple[Slot, str], str] = {}
@@ -568,7 +568,7 @@ class Archive:
         try:
             base = _identity(self.base_path)
             snapshot = replace(self.listed(scheme), base=base)
-            snapshot.count  # noqa: B018 (computed here, outside the lock)
+            self._files_seen = snapshot.count
             return snapshot
         except OSError:
             return None  # no folder (yet): the rollover under the lock finds out
@@ -589,12 +589,11 @@ class Archive:
 
     def _refresh_locked(self) -> Inventory:
         scheme = self.scheme()
-        if isinstance(scheme, NumberedScheme):
-            return self._watched(self.probe(scheme))
-        return self._watched(self.listed(scheme))
+        fresh = self.probe(scheme) if isinstance(scheme, NumberedScheme) else self.listed(scheme)
+        self._files_seen = fresh.count
+        return self._watched(fresh)
 
     def _watched(self, inventory: Inventory) -> Inventory:
-        self._files_seen = inventory.count
         self._rolling = replace(inventory, moves={}, refresh=self._refresh_locked)
         return self._rolling
 
