@@ -3,9 +3,10 @@ do with them.
 
 Every decision about rotated files derives from one inventory per rollover. The lock guards
 names, not listings: a folder may hold 100,000 files that are not ours, and every process that
-is due waits while the lock is held. So the folder is listed before the lock is taken, and only
-where a listing is needed at all (:meth:`Archive.survey`); with the lock held, a rollover
-only ``lstat``s the names it changes, and lists again only if the snapshot no longer holds.
+is due waits while the lock is held. So the inventory is made before the lock is taken
+(:meth:`Archive.survey`), by a listing only where one is needed; with the lock held, a
+rollover touches only the names it changes, and makes a fresh inventory only if one of them is
+not as the snapshot says.
 
 1. :meth:`Inventory.scan` parses each name of the folder with the log's naming scheme, after a
    cheap filter by the scheme's prefix. A name the scheme did not produce (``app.log.bak``,
@@ -244,21 +245,16 @@ class Inventory:
         self, base_path: str, scheme: Scheme, wanted: Callable[[Entry], bool] | None = None
     ) -> Inventory:
         """The inventory after the recorded moves, without a listing: a moved file keeps its
-        identity, size and times, and only its new name is parsed; only a file new to the
-        scheme (the rotated one) is looked at (``lstat``). Only the entries *wanted* are kept,
-        and the new ones."""
+        identity, size and times, and only its new name is parsed; only the file moved from
+        *base_path* (the rotated one) is looked at (``lstat``). Only the entries *wanted* are
+        kept, and the rotated one."""
         if not self.moves:
             return self
-        folder = os.path.dirname(base_path)
         moves = self.moves
         kept: list[Entry] = []
         known: dict[str, FileInfo] = {}
-        seen: set[str] = set()
-        for entry in self.entries:
+        for entry in self.entries if wanted is None else filter(wanted, self.entries):
             files = entry.files
-            seen.update(info.path for info in files)
-            if wanted is not None and not wanted(entry):
-                continue
             if not any(info.path in moves for info in files):
                 kept.append(entry)
                 continue
@@ -267,11 +263,9 @@ class Inventory:
                 if dest is not None:
                     known[dest] = info._replace(path=dest)
         names = [os.path.basename(path) for path in known]
-        names += [
-            os.path.basename(dest)
-            for source, dest in moves.items()
-            if source not in seen and dest is not None and os.path.dirname(dest) == folder
-        ]
+        rotated = moves.get(base_path)
+        if rotated is not None and os.path.dirname(rotated) == os.path.dirname(base_path):
+            names.append(os.path.basename(rotated))
         fresh = Inventory.scan(base_path, scheme, self.extensions, names, known)
         entries = sorted([*kept, *fresh.entries], key=lambda entry: entry.order)
         return replace(self, entries=entries, moves={}, refresh=None)
@@ -560,22 +554,21 @@ class Archive:
         return size // 32 <= 8 * (self._files_seen + 2) * (1 + len(self.formats))
 
     def survey(self) -> Inventory | None:
-        """Before the lock is taken: the inventory from a listing, where one is needed (a
-        dated scheme; a numbered one only where listing pays). None: ask under the lock."""
-        scheme = self.scheme()
-        if isinstance(scheme, NumberedScheme) and not self._listing_pays(scheme):
-            return None
+        """Before the lock is taken: the inventory the rollover will use, from a listing (a
+        dated scheme; a numbered one where listing pays), else by asking for each numbered
+        name. None: there is no folder (yet), and the rollover under the lock finds out."""
         try:
             base = _identity(self.base_path)
-            snapshot = replace(self.listed(scheme), base=base)
-            self._files_seen = snapshot.count
-            return snapshot
+            snapshot = replace(self.scan(), base=base)
         except OSError:
-            return None  # no folder (yet): the rollover under the lock finds out
+            return None
+        self._files_seen = snapshot.count
+        return snapshot
 
     def inventory_locked(self, snapshot: Inventory | None) -> Inventory:
-        """With the lock held: the *snapshot* made before the lock (else a fresh inventory);
-        the rollover records its moves in it, and :meth:`tidy_locked` reads them.
+        """With the lock held: the *snapshot* made before the lock (else a fresh one, by
+        asking for each numbered name, or listed); the rollover records its moves in it, and
+        :meth:`tidy_locked` reads them.
 
         No name of it is looked at here: each is checked where the rollover changes it. A
         shift's rename fails on a name that is gone and its target is checked unless the

@@ -184,7 +184,7 @@ class Coordinator:
         return fresh
 
     def roll(self, nbytes: int, force: bool = False) -> AppendFile:
-        survey = self.archive.survey()  # the folder is listed before the lock, if at all
+        survey = self.archive.survey()  # the rotated files are found before the lock
         try:
             with self.held():
                 return self.rotate_if_due_locked(nbytes, force, survey)
