@@ -8,9 +8,9 @@ runs ``--repeats`` times in a fresh folder; the table gives the median of the re
 and their spread (lowest to highest). The backlog case (timed ``M`` plus size, ``max_age`` one
 day, 5,000 expired dated files) also gives the longest hold: the first rollover meets the
 backlog. "1,000 bare renames" is the floor for a full chain of 1,000: ``os.rename`` of 1,000
-files, one by one, in the same kind of folder, measured right after each repeat of each case
-(the machine's load changes during a run); the chain's row compares each of its repeats with
-the renames measured right after it.
+files, one by one, in the same kind of folder: the median of 3 measured right after each
+repeat of each case (the machine's load changes during a run); the chain's row compares each
+of its repeats with the renames measured right after it.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def main() -> None:
             run = holds(case, args.dir, args.rollovers)
             medians.append(statistics.median(run))
             longest.append(max(run))
-            renames.append(bare_renames(args.dir))
+            renames.append(statistics.median(bare_renames(args.dir) for _ in range(3)))
             if case.name.startswith("backupCount=1000"):
                 chain.append(medians[-1] / renames[-1])
         median = statistics.median(medians)
