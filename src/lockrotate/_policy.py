@@ -109,18 +109,16 @@ class SizePolicy:
                 inventory.record(info.path, None)
             run -= 1
         name = self.hooks.rotation_filename
-        emptied: set[str] = set()
-        record = inventory.record
+        moved = inventory.moves  # a name moved from is empty: no need to look at it again
         target = name(numbered_name(self.base_path, run + 1))
         for index in range(run, 0, -1):
             source = name(numbered_name(self.base_path, index))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
-                if dest not in emptied and os.path.lexists(dest):
+                if dest not in moved and os.path.lexists(dest):
                     raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
                 os.rename(info.path, dest)
-                emptied.add(info.path)
-                record(info.path, dest)
+                moved[info.path] = dest
             target = source
 
     def created(self, file: AppendFile) -> None:
