@@ -9,6 +9,7 @@ what a rollover does with the lock held.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import logging
@@ -16,12 +17,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import lockrotate
-from lockrotate._rollover import Coordinator, Held
+from lockrotate._rollover import Core
+from lockrotate._system import System
 from lockrotate.bench.verify import log_files, verify
 from lockrotate.bench.workload import RunResult, Workload, run
 
@@ -53,43 +56,32 @@ def flat_out(folder: Path, results: Path) -> RunResult:
     return result
 
 
-class Watch:
-    """Counts the listings and renames made while a handler holds its lock."""
+class Watch(System):
+    """The real system, counting the listings and renames made while the lock is held."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self) -> None:
         self.held = False
         self.listings = 0
         self.renames = 0
-        self.holds = 0
-        enter, leave = Held.__enter__, Held.__exit__
-        listdir, scandir, rename = os.listdir, os.scandir, os.rename
 
-        def entered(held: Held) -> None:
-            enter(held)
-            self.held = True
-            self.holds += 1
-
-        def left(held: Held, *exc: object) -> None:
+    def flock(self, fd: int, operation: int) -> None:
+        if operation & fcntl.LOCK_UN:
             self.held = False
-            leave(held, *exc)
+        super().flock(fd, operation)
+        if operation & fcntl.LOCK_EX:
+            self.held = True
 
-        def listing(path: str) -> list[str]:
-            self.listings += self.held
-            return listdir(path)
+    def listdir(self, path: str) -> list[str]:
+        self.listings += self.held
+        return super().listdir(path)
 
-        def scanning(path: str) -> object:
-            self.listings += self.held
-            return scandir(path)
+    def scandir(self, path: str) -> Iterator[os.DirEntry[str]]:
+        self.listings += self.held
+        return super().scandir(path)
 
-        def renaming(source: str, dest: str) -> None:
-            self.renames += self.held
-            rename(source, dest)
-
-        monkeypatch.setattr(Held, "__enter__", entered)
-        monkeypatch.setattr(Held, "__exit__", left)
-        monkeypatch.setattr(os, "listdir", listing)
-        monkeypatch.setattr(os, "scandir", scanning)
-        monkeypatch.setattr(os, "rename", renaming)
+    def rename(self, src: str, dst: str) -> None:
+        self.renames += self.held
+        super().rename(src, dst)
 
 
 def log(handler: logging.Handler, count: int, size: int = 100) -> None:
@@ -99,13 +91,11 @@ def log(handler: logging.Handler, count: int, size: int = 100) -> None:
         logger.info("record %d %s", number, "x" * size)
 
 
-def test_a_numbered_rollover_lists_nothing_with_the_lock_held(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_numbered_rollover_lists_nothing_with_the_lock_held(tmp_path: Path) -> None:
     crowd(tmp_path, 2_000)
-    watch = Watch(monkeypatch)
+    watch = Watch()
     handler = lockrotate.RotatingFileHandler(
-        str(tmp_path / "app.log"), maxBytes=1_000, backupCount=5
+        str(tmp_path / "app.log"), maxBytes=1_000, backupCount=5, system=watch
     )
     log(handler, 200)
     handler.close()
@@ -116,9 +106,7 @@ def test_a_numbered_rollover_lists_nothing_with_the_lock_held(
     assert len(os.listdir(tmp_path)) == 2_000 + 1 + 5 + 1  # the others, the log, 5, the lock
 
 
-def test_a_dated_backlog_leaves_after_the_lock_is_released(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_dated_backlog_leaves_after_the_lock_is_released(tmp_path: Path) -> None:
     start = time.time() - 10 * 86_400
     for minute in range(300):
         stamp = start + 60 * minute
@@ -126,9 +114,9 @@ def test_a_dated_backlog_leaves_after_the_lock_is_released(
         path = tmp_path / f"app.log.{label}"
         path.write_text("old\n")
         os.utime(path, (stamp, stamp))
-    watch = Watch(monkeypatch)
+    watch = Watch()
     handler = lockrotate.TimedRotatingFileHandler(
-        str(tmp_path / "app.log"), when="M", maxBytes=1_000, max_age=86_400
+        str(tmp_path / "app.log"), when="M", maxBytes=1_000, max_age=86_400, system=watch
     )
     log(handler, 20)
     handler.close()
@@ -147,15 +135,15 @@ def test_a_snapshot_listed_before_another_rollover_is_not_used(tmp_path: Path) -
     first = lockrotate.RotatingFileHandler(base, maxBytes=10_000, backupCount=5)
     second = lockrotate.RotatingFileHandler(base, maxBytes=10_000, backupCount=5)
     log(first, 1)
-    coordinator: Coordinator = first._coordinator
-    snapshot = coordinator.archive.survey()
+    core: Core = first._core
+    snapshot = core.archive.survey()
     assert snapshot is not None and snapshot.entries == []
     second.doRollover()
     log(second, 1)
-    coordinator.follow()  # now writing to the second's new file
-    with coordinator.held():
-        coordinator.rotate_if_due_locked(0, force=True, survey=snapshot)
-    coordinator.archive.trash.empty()
+    core.follow()  # now writing to the second's new file
+    with core.held():
+        core.rotate_if_due_locked(0, force=True, survey=snapshot)
+    core.archive.trash.empty()
     first.close()
     second.close()
     assert sorted(os.listdir(tmp_path)) == [".app.log.lock", "app.log", "app.log.1", "app.log.2"]

@@ -37,15 +37,12 @@ import errno
 import functools
 import os
 import stat
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
-from ._files import Identity
+from ._files import Identity, lexists
 from ._naming import (
     NumberedScheme,
     Slot,
@@ -55,9 +52,10 @@ from ._naming import (
     scratch_path,
     scratch_pattern,
 )
+from ._system import REAL, System
 
 if TYPE_CHECKING:
-    from ._compress import Compressor
+    from ._outage import Outages
 
 _FOREIGN_STALE_AFTER = 3600.0
 #: The most files retention moves away under one hold of the lock.
@@ -82,12 +80,12 @@ class FileInfo(NamedTuple):
     link: bool = False
 
     @classmethod
-    def of(cls, path: str) -> FileInfo | None:
+    def of(cls, path: str, system: System = REAL) -> FileInfo | None:
         """The file at *path*; None if there is none, or it is neither a regular file nor a
         link (a folder or a FIFO at a rotated name is left alone: it cannot be removed as a
         file; a name too long to exist)."""
         try:
-            st = os.lstat(path)
+            st = system.lstat(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -185,6 +183,7 @@ class Inventory:
         scheme: Scheme,
         extensions: Sequence[str],
         names: Iterable[str],
+        system: System = REAL,
         known: Mapping[str, FileInfo] | None = None,
     ) -> Inventory:
         """The inventory of the folder's *names*: each name of ours is looked at (``lstat``),
@@ -214,7 +213,10 @@ class Inventory:
                     orders[parsed[1]] = parsed[0]
                     copies[parsed[1], extension] = os.path.join(folder, name)
                     break
-        look = FileInfo.of if known is None else (lambda path: known.get(path) or FileInfo.of(path))
+        def look(path: str) -> FileInfo | None:
+            found = None if known is None else known.get(path)
+            return FileInfo.of(path, system) if found is None else found
+
         entries = []
         for slot, order in orders.items():
             found = {
@@ -242,7 +244,11 @@ class Inventory:
         self.moves[source] = dest
 
     def moved(
-        self, base_path: str, scheme: Scheme, wanted: Callable[[Entry], bool] | None = None
+        self,
+        base_path: str,
+        scheme: Scheme,
+        wanted: Callable[[Entry], bool] | None = None,
+        system: System = REAL,
     ) -> Inventory:
         """The inventory after the recorded moves, without a listing: a moved file keeps its
         identity, size and times, and only its new name is parsed; only the file moved from
@@ -266,7 +272,7 @@ class Inventory:
         rotated = moves.get(base_path)
         if rotated is not None and os.path.dirname(rotated) == os.path.dirname(base_path):
             names.append(os.path.basename(rotated))
-        fresh = Inventory.scan(base_path, scheme, self.extensions, names, known)
+        fresh = Inventory.scan(base_path, scheme, self.extensions, names, system, known)
         entries = sorted([*kept, *fresh.entries], key=lambda entry: entry.order)
         return replace(self, entries=entries, moves={}, refresh=None)
 
@@ -294,12 +300,12 @@ class Inventory:
                 return entry
         return None
 
-    def stale_scratch(self, now: float) -> list[str]:
+    def stale_scratch(self, now: float, system: System = REAL) -> list[str]:
         """Scratch files nobody works on any more: ours once their process is gone; those of
         another host (which cannot be asked) after an hour without a write."""
         stale = []
         for item in self.scratch:
-            info = FileInfo.of(item.path)
+            info = FileInfo.of(item.path, system)
             if info is None:
                 continue  # gone, or not a file we could have made
             alive = item.alive()
@@ -310,9 +316,9 @@ class Inventory:
         return stale
 
 
-def still(info: FileInfo) -> bool:
+def still(info: FileInfo, system: System = REAL) -> bool:
     """Whether *info*'s name still holds the same file (or link) it held when it was seen."""
-    now = FileInfo.of(info.path)
+    now = FileInfo.of(info.path, system)
     return now is not None and now.identity == info.identity and now.link == info.link
 
 
@@ -359,16 +365,17 @@ class Trash:
     """Files taken out of the log's names under the lock, unlinked once it is released; and
     work that needs no lock (:meth:`later`), done then too."""
 
-    def __init__(self, base_path: str) -> None:
+    def __init__(self, base_path: str, system: System = REAL) -> None:
         self.base_path = base_path
+        self.system = system
         self._paths: list[str] = []
         self._work: list[Callable[[], None]] = []
-        self._mutex = threading.Lock()
+        self._mutex = system.mutex()
 
     def discard(self, path: str) -> None:
         """With the lock held: the file leaves its name now (a rename is instant)."""
-        scratch = scratch_path(self.base_path)
-        os.rename(path, scratch)
+        scratch = scratch_path(self.base_path, self.system)
+        self.system.rename(path, scratch)
         self.add(scratch)
 
     def add(self, path: str) -> None:
@@ -389,10 +396,10 @@ class Trash:
             paths, self._paths = self._paths, []
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
+                self.system.unlink(path)
 
     def after_fork(self) -> None:
-        self._mutex = threading.Lock()
+        self._mutex = self.system.mutex()
         self._paths = []
         self._work = []
 
@@ -416,6 +423,7 @@ def tidy(
     submit: Submit | None,
     rotated: Identity | None,
     now: float | None = None,
+    system: System = REAL,
     rescan: Callable[[], Inventory] | None = None,
 ) -> None:
     """After a rollover, with the lock held: repair, retention, then hand the plain files
@@ -427,7 +435,9 @@ def tidy(
     At most :data:`BATCH` files are moved away under the lock; the rest of a dated backlog
     leaves by name once the lock is released (:meth:`Trash.add`).
     """
-    for path in inventory.stale_scratch(time.time()):
+    if now is None:
+        now = system.time()
+    for path in inventory.stale_scratch(now, system):
         trash.add(path)
     repairs = set(repair(inventory))
     doomed = expired(
@@ -435,7 +445,7 @@ def tidy(
         retention.keep,
         retention.max_age,
         retention.max_total_bytes,
-        time.time() if now is None else now,
+        now,
     )
     leaving = [
         *(info for entry in inventory.entries if (info := entry.plain) and info.path in repairs),
@@ -446,10 +456,10 @@ def tidy(
             if inventory.by_write_time:
                 trash.add(info.path)
             continue
-        if not still(info):
+        if not still(info, system):
             if rescan is None:
                 continue  # not the file the inventory saw: never remove it
-            tidy(rescan(), retention, trash, submit, rotated, now)
+            tidy(rescan(), retention, trash, submit, rotated, now, system)
             return
         with contextlib.suppress(FileNotFoundError):
             trash.discard(info.path)
@@ -461,9 +471,9 @@ def tidy(
             submit(entry.plain.identity, entry.plain.identity != rotated)
 
 
-def _identity(path: str) -> Identity | None:
+def _identity(path: str, system: System) -> Identity | None:
     try:
-        st = os.stat(path)
+        st = system.stat(path)
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino
@@ -474,34 +484,35 @@ def _both(entry: Entry) -> bool:
 
 
 class Archive:
-    """One log's rotated files: the inventory, retention, repair and compression hand-off,
-    and the compressor's host (it finds a file by identity and puts its copy in place)."""
+    """One log's rotated files: the inventory, retention, repair, and what compression has
+    left to do. It holds no lock: the core calls the ``*_locked`` methods with it held, and
+    :meth:`survey` just before it takes the lock."""
 
     def __init__(
         self,
         base_path: str,
         retention: Callable[[], Retention],
         scheme: Callable[[], Scheme],
-        compressor: Callable[[Archive], Compressor] | None,
+        own_format: str | None,
         clock: Callable[[], float],
-        report: Callable[[str], None],
-        compressing: Callable[[], bool],
+        system: System = REAL,
+        outages: Outages | None = None,
     ) -> None:
+        self.system = system
         self.base_path = base_path
         self.retention = retention
         self.scheme = scheme
-        self.trash = Trash(base_path)
-        self.compressor = None if compressor is None else compressor(self)
-        own = () if self.compressor is None else (self.compressor.extension,)
+        self.trash = Trash(base_path, system)
+        #: The extension this handler compresses to (None: it does not compress).
+        self.extension = None if own_format is None else EXTENSIONS[own_format]
+        own = () if self.extension is None else (self.extension,)
         self.formats: tuple[str, ...] = (
             *own,
             *(extension for extension in EXTENSIONS.values() if extension not in own),
         )
-        self.compressing = compressing
-        # The coordinator's lock, set by the coordinator that runs this archive's rollovers.
-        self.hold: Callable[[], AbstractContextManager[None]] | None = None
         self._clock = clock
-        self._report = report
+        #: Where a dated log's tidying, done after the lock is released, reports a failure.
+        self.outages = outages
         self._sweep_at = 0.0  # the first rollover lists the folder: stale scratch files go
         self._rolling: Inventory | None = None  # the inventory of the rollover under way
         self._files_seen = 0  # how many files the last rollover's inventory held
@@ -517,27 +528,31 @@ class Archive:
 
     def listed(self, scheme: Scheme) -> Inventory:
         """The inventory from a listing of the folder."""
+        system = self.system
         folder = os.path.dirname(self.base_path)
-        self._sweep_at = time.monotonic() + _SWEEP_EVERY
-        return Inventory.scan(self.base_path, scheme, self.formats, os.listdir(folder))
+        self._sweep_at = system.monotonic() + _SWEEP_EVERY
+        return Inventory.scan(
+            self.base_path, scheme, self.formats, system.listdir(folder), system
+        )
 
     def probe(self, scheme: NumberedScheme) -> Inventory:
         """The inventory of a numbered log from an ``lstat`` of each name it can have, up to
         two indexes in a row with no file (a rollover cut short leaves a gap of one)."""
+        system = self.system
         folder = os.path.dirname(self.base_path)
         known: dict[str, FileInfo] = {}
         empty = 0
         for name in scheme.names():
             before = len(known)
             for extension in ("", *self.formats):
-                info = FileInfo.of(os.path.join(folder, name + extension))
+                info = FileInfo.of(os.path.join(folder, name + extension), system)
                 if info is not None:
                     known[info.path] = info
             empty = 0 if len(known) > before else empty + 1
             if empty == 2:
                 break
         names = [os.path.basename(path) for path in known]
-        return Inventory.scan(self.base_path, scheme, self.formats, names, known)
+        return Inventory.scan(self.base_path, scheme, self.formats, names, system, known)
 
     def _listing_pays(self, scheme: NumberedScheme) -> bool:
         """Whether to list a numbered log's folder: now and then for stale scratch files,
@@ -545,10 +560,10 @@ class Archive:
         the last rollover saw, in every format (a folder's size grows with its entries, by
         12 to 32 bytes each on ext4 and tmpfs). A listing is made outside the lock, so it may
         cost several times what the asking, under the lock, would."""
-        if time.monotonic() >= self._sweep_at:
+        if self.system.monotonic() >= self._sweep_at:
             return True
         try:
-            size = os.stat(os.path.dirname(self.base_path)).st_size
+            size = self.system.stat(os.path.dirname(self.base_path)).st_size
         except OSError:
             return False
         return size // 32 <= 8 * (self._files_seen + 2) * (1 + len(self.formats))
@@ -558,7 +573,7 @@ class Archive:
         dated scheme; a numbered one where listing pays), else by asking for each numbered
         name. None: there is no folder (yet), and the rollover under the lock finds out."""
         try:
-            base = _identity(self.base_path)
+            base = _identity(self.base_path, self.system)
             snapshot = replace(self.scan(), base=base)
         except OSError:
             return None
@@ -576,8 +591,10 @@ class Archive:
         checks each file before it removes it. If a name is not as the snapshot says, the
         rollover asks for a fresh inventory (:attr:`Inventory.refresh`). A snapshot made
         before another rollover (of another thread or process) is not used at all."""
-        if snapshot is None or snapshot.base is None or snapshot.base != _identity(self.base_path):
+        base = None if snapshot is None else snapshot.base
+        if base is None or base != _identity(self.base_path, self.system):
             return self._refresh_locked()
+        assert snapshot is not None
         return self._watched(snapshot)
 
     def _refresh_locked(self) -> Inventory:
@@ -590,81 +607,78 @@ class Archive:
         self._rolling = replace(inventory, moves={}, refresh=self._refresh_locked)
         return self._rolling
 
-    def tidy_locked(self, rotated: Identity) -> None:
-        """After a rollover, with the lock held: :func:`tidy` on the inventory the rollover
-        used, as its recorded moves left it (without one: a fresh scan).
+    def tidy_locked(self, rotated: Identity) -> list[tuple[Identity, bool]]:
+        """After a rollover, with the lock held: repair and retention on the inventory the
+        rollover used, as its recorded moves left it (without one: a fresh scan); returns
+        the plain files left for compression, each with whether it is an orphan (not the
+        file just *rotated*).
 
-        A dated log's names are never made again, so its tidying waits until the lock is
-        released (:meth:`Trash.later`): a racing process's removal costs an ENOENT, and a
-        backlog of thousands of expired files costs no process a wait."""
+        A dated log's names are never made again, so its repair and retention wait until
+        the lock is released (:meth:`Trash.later`): a racing process's removal costs an
+        ENOENT, and a backlog of thousands of expired files costs no process a wait."""
         inventory, self._rolling = self._rolling, None
-        compressor = self.compressor if self.compressing() else None
         retention = self.retention()
-        submit = None if compressor is None else compressor.submit
-        if inventory is not None and inventory.by_write_time:
-            self.trash.later(lambda: self._tidy_unlocked(inventory, retention, submit, rotated))
-            return
+        system = self.system
+        waiting: list[tuple[Identity, bool]] = []
+        submit = None if self.extension is None else lambda *job: waiting.append(job)
         scheme = self.scheme()
+        if inventory is not None and inventory.by_write_time:
+            current = inventory.moved(self.base_path, scheme, None, system)
+            self.trash.later(lambda: self._tidy_unlocked(current, retention, rotated))
+            if submit is not None:
+                for entry in current.waiting():
+                    assert entry.plain is not None
+                    submit(entry.plain.identity, entry.plain.identity != rotated)
+            return waiting
         if inventory is None:
             current = self.scan()
-        elif compressor is None and retention == Retention(0, None, None):
+        elif self.extension is None and retention == Retention(0, None, None):
             # Only repair has anything to do: the entries with both copies.
-            current = inventory.moved(self.base_path, scheme, _both)
+            current = inventory.moved(self.base_path, scheme, _both, system)
         else:
-            current = inventory.moved(self.base_path, scheme)
-        tidy(current, retention, self.trash, submit, rotated, self._clock(), rescan=self.scan)
+            current = inventory.moved(self.base_path, scheme, None, system)
+        tidy(current, retention, self.trash, submit, rotated, self._clock(), system, self.scan)
+        return waiting
 
-    def _tidy_unlocked(
-        self, inventory: Inventory, retention: Retention, submit: Submit | None, rotated: Identity
-    ) -> None:
-        """A dated log's tidying, once the lock is released; a failure is reported."""
+    def _tidy_unlocked(self, inventory: Inventory, retention: Retention, rotated: Identity) -> None:
+        """A dated log's repair and retention, once the lock is released; a failure is
+        reported as a failed tidy under the lock would be."""
         try:
-            current = inventory.moved(self.base_path, self.scheme())
-            tidy(current, retention, self.trash, submit, rotated, self._clock())
-        except Exception as exc:
-            self._report(f"lockrotate: retention of {self.base_path} failed: {exc!r}")
-
-    # The compressor's host (lockrotate._compress.Host) ------------------------------------
+            tidy(inventory, retention, self.trash, None, rotated, self._clock(), self.system)
+        except Exception:
+            if self.outages is None:
+                raise
+            self.outages.failed("tidy")
+        else:
+            if self.outages is not None:
+                self.outages.ok("tidy")
 
     def locate(self, identity: Identity) -> str | None:
+        """The name of the rotated file *identity*, while it is still plain."""
         entry = self.scan().holding(identity)
         return None if entry is None or entry.plain is None else entry.plain.path
 
-    def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
+    def put_in_place_locked(
+        self, identity: Identity, temp: str, nbytes: int, seen: str | None = None
+    ) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes, unless
-        the plain file grew meanwhile or the compressed name is taken. The file is found
-        before the lock is taken, and only checked with it held."""
-        assert self.hold is not None
-        path = self.locate(identity)
-        try:
-            with self.hold():
-                plain = None if path is None else FileInfo.of(path)
-                if plain is None or plain.identity != identity:
-                    path = self.locate(identity)  # moved since: look again, with the lock
-                    plain = None if path is None else FileInfo.of(path)
-                if plain is None or plain.identity != identity or plain.link:
-                    return False
-                if plain.size != nbytes:
-                    return False
-                if any(os.path.lexists(plain.path + extension) for extension in self.formats):
-                    return False  # a compressed copy exists already, or the name is taken
-                assert self.compressor is not None
-                os.rename(temp, plain.path + self.compressor.extension)
-                with contextlib.suppress(FileNotFoundError):
-                    self.trash.discard(plain.path)  # a dated log's repair outside the lock
-                return True
-        finally:
-            self.trash.empty()
-
-    def report(self, message: str) -> None:
-        self._report(message)
-
-    def close(self) -> None:
-        """A compression in progress finishes; pending ones stay plain for a later rollover."""
-        if self.compressor is not None:
-            self.compressor.close()
+        the plain file grew meanwhile or the compressed name is taken. *seen*: where the file
+        was found before the lock was taken; only checked with it held."""
+        system = self.system
+        plain = None if seen is None else FileInfo.of(seen, system)
+        if plain is None or plain.identity != identity:
+            path = self.locate(identity)  # not seen, or moved since: look for it
+            plain = None if path is None else FileInfo.of(path, system)
+        if plain is None or plain.identity != identity or plain.link:
+            return False
+        if plain.size != nbytes or self.extension is None:
+            return False
+        if any(lexists(plain.path + extension, system) for extension in self.formats):
+            return False  # a compressed copy exists already, or the name is taken
+        system.rename(temp, plain.path + self.extension)
+        with contextlib.suppress(FileNotFoundError):
+            self.trash.discard(plain.path)  # a dated log's repair after the lock, racing
+        return True
 
     def after_fork(self) -> None:
         self.trash.after_fork()
-        if self.compressor is not None:
-            self.compressor.after_fork()
