@@ -287,11 +287,15 @@ class Inventory:
 
     def waiting(self) -> list[Entry]:
         """Entries with no compressed copy: what compression still has to do."""
-        return [
+        return list(self._waiting)
+
+    @functools.cached_property
+    def _waiting(self) -> tuple[Entry, ...]:
+        return tuple(
             entry
             for entry in self.entries
             if entry.state is State.PLAIN and entry.plain is not None and not entry.plain.link
-        ]
+        )
 
     def holding(self, identity: Identity) -> Entry | None:
         """The entry whose plain copy is the file *identity*."""
@@ -574,10 +578,12 @@ class Archive:
         name. None: there is no folder (yet), and the rollover under the lock finds out."""
         try:
             base = _identity(self.base_path, self.system)
-            snapshot = replace(self.scan(), base=base)
+            snapshot = self._watchable(replace(self.scan(), base=base))
         except OSError:
             return None
         self._files_seen = snapshot.count
+        if self.extension is not None:
+            snapshot.waiting()  # found here, outside the lock, for a dated rollover's hand-off
         return snapshot
 
     def inventory_locked(self, snapshot: Inventory | None) -> Inventory:
@@ -603,8 +609,12 @@ class Archive:
         self._files_seen = fresh.count
         return self._watched(fresh)
 
+    def _watchable(self, inventory: Inventory) -> Inventory:
+        """*inventory*, ready to record one rollover's moves and to be refreshed."""
+        return replace(inventory, moves={}, refresh=self._refresh_locked)
+
     def _watched(self, inventory: Inventory) -> Inventory:
-        self._rolling = replace(inventory, moves={}, refresh=self._refresh_locked)
+        self._rolling = inventory if inventory.refresh is not None else self._watchable(inventory)
         return self._rolling
 
     def tidy_locked(self, rotated: Identity) -> list[tuple[Identity, bool]]:
@@ -623,12 +633,15 @@ class Archive:
         submit = None if self.extension is None else lambda *job: waiting.append(job)
         scheme = self.scheme()
         if inventory is not None and inventory.by_write_time:
-            current = inventory.moved(self.base_path, scheme, None, system)
-            self.trash.later(lambda: self._tidy_unlocked(current, retention, rotated))
+            self.trash.later(lambda: self._tidy_unlocked(inventory, retention, rotated))
             if submit is not None:
-                for entry in current.waiting():
+                # The plain files the snapshot saw (found before the lock), then the one
+                # just rotated: the same hand-off as after a scan, without one.
+                for entry in inventory.waiting():
                     assert entry.plain is not None
-                    submit(entry.plain.identity, entry.plain.identity != rotated)
+                    submit(entry.plain.identity, True)
+                if self.base_path in inventory.moves:
+                    submit(rotated, False)
             return waiting
         if inventory is None:
             current = self.scan()
@@ -644,7 +657,8 @@ class Archive:
         """A dated log's repair and retention, once the lock is released; a failure is
         reported as a failed tidy under the lock would be."""
         try:
-            tidy(inventory, retention, self.trash, None, rotated, self._clock(), self.system)
+            current = inventory.moved(self.base_path, self.scheme(), None, self.system)
+            tidy(current, retention, self.trash, None, rotated, self._clock(), self.system)
         except Exception:
             if self.outages is None:
                 raise
