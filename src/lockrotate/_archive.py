@@ -213,6 +213,7 @@ class Inventory:
                     orders[parsed[1]] = parsed[0]
                     copies[parsed[1], extension] = os.path.join(folder, name)
                     break
+
         def look(path: str) -> FileInfo | None:
             found = None if known is None else known.get(path)
             return FileInfo.of(path, system) if found is None else found
@@ -535,9 +536,7 @@ class Archive:
         system = self.system
         folder = os.path.dirname(self.base_path)
         self._sweep_at = system.monotonic() + _SWEEP_EVERY
-        return Inventory.scan(
-            self.base_path, scheme, self.formats, system.listdir(folder), system
-        )
+        return Inventory.scan(self.base_path, scheme, self.formats, system.listdir(folder), system)
 
     def probe(self, scheme: NumberedScheme) -> Inventory:
         """The inventory of a numbered log from an ``lstat`` of each name it can have, up to
