@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,17 +119,17 @@ def test_the_own_compressor_never_makes_emit_skip_a_due_rollover(
     """Review item 1: while this process's compressor thread holds the lock (putting a
     compressed copy in place), a due record must still roll over (after waiting for the
     lock, as it would for another process), not be written past ``maxBytes``."""
-    real_scan = lockrotate._archive.Archive.scan
+    real_put = lockrotate._archive.Archive.put_in_place_locked
     inside = threading.Event()
 
-    def slow_scan(archive: lockrotate._archive.Archive) -> lockrotate._archive.Inventory:
+    def slow_put(archive: lockrotate._archive.Archive, *args: Any) -> bool:
         compressor = threading.current_thread().name == "lockrotate-compress"
         if compressor and not inside.is_set() and lock_is_held(handler.lock_file):
-            inside.set()  # the scan with the lock held, before the compressed copy's rename
+            inside.set()  # with the lock held, before the compressed copy's rename
             threading.Event().wait(0.5)
-        return real_scan(archive)
+        return real_put(archive, *args)
 
-    monkeypatch.setattr(lockrotate._archive.Archive, "scan", slow_scan)
+    monkeypatch.setattr(lockrotate._archive.Archive, "put_in_place_locked", slow_put)
     base = str(tmp_path / "app.log")
     handler = lockrotate.RotatingFileHandler(
         base, maxBytes=250, backupCount=10, compress="gzip", check_interval=0.1, lock_timeout=5

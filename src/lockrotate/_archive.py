@@ -1,12 +1,19 @@
 """This log's rotated files, as one inventory, and what retention, compression and crash repair
 do with them.
 
-Every decision about rotated files derives from one scan of the folder (with the lock held):
+Every decision about rotated files derives from one inventory per rollover. The lock guards
+names, not listings: a folder may hold 100,000 files that are not ours, and every process that
+is due waits while the lock is held. So the inventory is made before the lock is taken
+(:meth:`Archive.survey`), by a listing only where one is needed; with the lock held, a
+rollover touches only the names it changes, and makes a fresh inventory only if one of them is
+not as the snapshot says.
 
-1. :meth:`Inventory.scan` parses each name of the folder with the log's naming scheme. A name
-   the scheme did not produce (``app.log.bak``, ``app.log.8.gz.gz``, an impossible date) is
-   not an entry, so nothing below can touch it. Each entry is one rotated file in one of the
-   states of :class:`State`; hidden scratch files are listed apart.
+1. :meth:`Inventory.scan` parses each name of the folder with the log's naming scheme, after a
+   cheap filter by the scheme's prefix. A name the scheme did not produce (``app.log.bak``,
+   ``app.log.8.gz.gz``, an impossible date) is not an entry, so nothing below can touch it.
+   Each entry is one rotated file in one of the states of :class:`State`; hidden scratch files
+   are listed apart. A numbered scheme's names are known, so its inventory can also be made
+   by asking for each of them (:meth:`Archive.probe`): no listing at all.
 2. :func:`repair` finds what a crash left half-done: a plain file beside its finished
    compressed copy (same modification time, to the nanosecond) loses its plain copy.
 3. :func:`expired` picks the entries retention removes: beyond ``backupCount``, older than
@@ -15,25 +22,46 @@ Every decision about rotated files derives from one scan of the folder (with the
    compressor, by identity. A compressed file is never compressed again.
 
 Removals under the lock are renames to a scratch name; the unlink happens after the lock is
-released (:class:`Trash`), because unlinking a large file can take long.
+released (:class:`Trash`), because unlinking a large file can take long. At most
+:data:`BATCH` files leave under one hold: a backlog of dated files (``max_age`` newly set, a
+restored folder) leaves the rest by their own names once the lock is released (a dated name is
+never made again, so a racing remover's ENOENT is harmless); a numbered backlog leaves at the
+next rollovers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import errno
+import functools
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
 from ._files import Identity, lexists
-from ._naming import Slot, bare, scratch_is_ours, scratch_path, scratch_pattern
+from ._naming import (
+    NumberedScheme,
+    Slot,
+    bare,
+    hidden_stem,
+    scratch_is_ours,
+    scratch_path,
+    scratch_pattern,
+)
 from ._system import REAL, System
 
+if TYPE_CHECKING:
+    from ._outage import Outages
+
 _FOREIGN_STALE_AFTER = 3600.0
+#: The most files retention moves away under one hold of the lock.
+BATCH = 100
+#: A numbered log's folder is listed (for stale scratch files) at least this often (seconds).
+_SWEEP_EVERY = 600.0
 
 
 class State(enum.Enum):
@@ -55,11 +83,15 @@ class FileInfo(NamedTuple):
     def of(cls, path: str, system: System = REAL) -> FileInfo | None:
         """The file at *path*; None if there is none, or it is neither a regular file nor a
         link (a folder or a FIFO at a rotated name is left alone: it cannot be removed as a
-        file)."""
+        file; a name too long to exist)."""
         try:
             st = system.lstat(path)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                return None
+            raise
         link = stat.S_ISLNK(st.st_mode)
         if not (link or stat.S_ISREG(st.st_mode)):
             return None
@@ -84,15 +116,15 @@ class Entry:
             return State.PLAIN
         return State.COMPRESSED if self.plain is None else State.BOTH
 
-    @property
+    @functools.cached_property
     def files(self) -> list[FileInfo]:
         return [info for info in (self.plain, self.packed, *self.others) if info is not None]
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
         return sum(info.size for info in self.files)
 
-    @property
+    @functools.cached_property
     def mtime(self) -> float:
         return max(info.mtime_ns for info in self.files) / 1e9
 
@@ -102,6 +134,8 @@ class Scheme(Protocol):
 
     #: Whether retention orders rotated files by their last write rather than by name.
     by_write_time: bool
+    #: What every name of the scheme starts with ("" when a ``namer`` decides).
+    prefix: str
 
     def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         """For a rotated name of this log (without compression extension): its order
@@ -134,6 +168,13 @@ class Inventory:
     scratch: list[Scratch]
     extensions: tuple[str, ...]
     by_write_time: bool
+    #: What the rollover did to names, with the lock held: old path to new (None: removed).
+    moves: dict[str, str | None] = field(default_factory=dict)
+    #: With the lock held, when a name was not as this inventory says: a fresh inventory
+    #: (asked for each name, or listed), which the rollover goes on with.
+    refresh: Callable[[], Inventory] | None = field(default=None, compare=False)
+    #: The base file when the folder was listed: a snapshot serves only its rollover.
+    base: Identity | None = None
 
     @classmethod
     def scan(
@@ -143,18 +184,27 @@ class Inventory:
         extensions: Sequence[str],
         names: Iterable[str],
         system: System = REAL,
+        known: Mapping[str, FileInfo] | None = None,
     ) -> Inventory:
+        """The inventory of the folder's *names*: each name of ours is looked at (``lstat``),
+        unless *known* already holds its file."""
         folder, base_name = os.path.split(base_path)
         orders: dict[Slot, tuple[float, int]] = {}
         copies: dict[tuple[Slot, str], str] = {}
+        scratch_stem = hidden_stem(base_name) + "."
         scratch_name = scratch_pattern(base_name)
+        prefix = scheme.prefix
+        formats = [e for e in extensions if e]
         scratch = []
         for name in names:
-            m = scratch_name.fullmatch(name)
-            if m is not None:
-                scratch.append(Scratch(os.path.join(folder, name), m[1], int(m[2])))
+            if name.startswith(scratch_stem):
+                m = scratch_name.fullmatch(name)
+                if m is not None:
+                    scratch.append(Scratch(os.path.join(folder, name), m[1], int(m[2])))
+                    continue
+            if not name.startswith(prefix):
                 continue
-            for extension in (*[e for e in extensions if e], ""):
+            for extension in (*[e for e in formats if name.endswith(e)], ""):
                 plain_name, compressed = bare(name, extension)
                 if compressed != bool(extension):
                     continue
@@ -163,10 +213,15 @@ class Inventory:
                     orders[parsed[1]] = parsed[0]
                     copies[parsed[1], extension] = os.path.join(folder, name)
                     break
+
+        def look(path: str) -> FileInfo | None:
+            found = None if known is None else known.get(path)
+            return FileInfo.of(path, system) if found is None else found
+
         entries = []
         for slot, order in orders.items():
             found = {
-                extension: FileInfo.of(copies[slot, extension], system)
+                extension: look(copies[slot, extension])
                 for extension in ("", *extensions)
                 if (slot, extension) in copies
             }
@@ -180,6 +235,48 @@ class Inventory:
         entries.sort(key=lambda entry: entry.order)
         return cls(entries, scratch, tuple(extensions), scheme.by_write_time)
 
+    @functools.cached_property
+    def count(self) -> int:
+        """How many files the entries hold."""
+        return sum(len(entry.files) for entry in self.entries)
+
+    def record(self, source: str, dest: str | None) -> None:
+        """With the lock held: the rollover moved *source* to *dest* (None: removed it)."""
+        self.moves[source] = dest
+
+    def moved(
+        self,
+        base_path: str,
+        scheme: Scheme,
+        wanted: Callable[[Entry], bool] | None = None,
+        system: System = REAL,
+    ) -> Inventory:
+        """The inventory after the recorded moves, without a listing: a moved file keeps its
+        identity, size and times, and only its new name is parsed; only the file moved from
+        *base_path* (the rotated one) is looked at (``lstat``). Only the entries *wanted* are
+        kept, and the rotated one."""
+        if not self.moves:
+            return self
+        moves = self.moves
+        kept: list[Entry] = []
+        known: dict[str, FileInfo] = {}
+        for entry in self.entries if wanted is None else filter(wanted, self.entries):
+            files = entry.files
+            if not any(info.path in moves for info in files):
+                kept.append(entry)
+                continue
+            for info in files:
+                dest = moves.get(info.path, info.path)
+                if dest is not None:
+                    known[dest] = info._replace(path=dest)
+        names = [os.path.basename(path) for path in known]
+        rotated = moves.get(base_path)
+        if rotated is not None and os.path.dirname(rotated) == os.path.dirname(base_path):
+            names.append(os.path.basename(rotated))
+        fresh = Inventory.scan(base_path, scheme, self.extensions, names, system, known)
+        entries = sorted([*kept, *fresh.entries], key=lambda entry: entry.order)
+        return replace(self, entries=entries, moves={}, refresh=None)
+
     def by_age(self) -> list[Entry]:
         """Entries in the order retention removes them, oldest first. Numbered names are
         their own order (each rollover shifts them). Dated ones are ordered by their last
@@ -191,11 +288,15 @@ class Inventory:
 
     def waiting(self) -> list[Entry]:
         """Entries with no compressed copy: what compression still has to do."""
-        return [
+        return list(self._waiting)
+
+    @functools.cached_property
+    def _waiting(self) -> tuple[Entry, ...]:
+        return tuple(
             entry
             for entry in self.entries
             if entry.state is State.PLAIN and entry.plain is not None and not entry.plain.link
-        ]
+        )
 
     def holding(self, identity: Identity) -> Entry | None:
         """The entry whose plain copy is the file *identity*."""
@@ -218,6 +319,12 @@ class Inventory:
             ):
                 stale.append(item.path)
         return stale
+
+
+def still(info: FileInfo, system: System = REAL) -> bool:
+    """Whether *info*'s name still holds the same file (or link) it held when it was seen."""
+    now = FileInfo.of(info.path, system)
+    return now is not None and now.identity == info.identity and now.link == info.link
 
 
 def repair(inventory: Inventory) -> list[str]:
@@ -260,12 +367,14 @@ def expired(
 
 
 class Trash:
-    """Files taken out of the log's names under the lock, unlinked once it is released."""
+    """Files taken out of the log's names under the lock, unlinked once it is released; and
+    work that needs no lock (:meth:`later`), done then too."""
 
     def __init__(self, base_path: str, system: System = REAL) -> None:
         self.base_path = base_path
         self.system = system
         self._paths: list[str] = []
+        self._work: list[Callable[[], None]] = []
         self._mutex = system.mutex()
 
     def discard(self, path: str) -> None:
@@ -278,9 +387,18 @@ class Trash:
         with self._mutex:
             self._paths.append(path)
 
+    def later(self, work: Callable[[], None]) -> None:
+        """With the lock held: *work* runs once the lock is released (:meth:`empty`)."""
+        with self._mutex:
+            self._work.append(work)
+
     def empty(self) -> None:
         if not self._paths:
             return  # (strict mode empties it after every record)
+        with self._mutex:
+            work, self._work = self._work, []
+        for job in work:
+            job()
         with self._mutex:
             paths, self._paths = self._paths, []
         for path in paths:
@@ -290,6 +408,7 @@ class Trash:
     def after_fork(self) -> None:
         self._mutex = self.system.mutex()
         self._paths = []
+        self._work = []
 
 
 @dataclass(frozen=True)
@@ -312,17 +431,22 @@ def tidy(
     rotated: Identity | None,
     now: float | None = None,
     system: System = REAL,
+    rescan: Callable[[], Inventory] | None = None,
 ) -> None:
     """After a rollover, with the lock held: repair, retention, then hand the plain files
     left to compression (*submit*; the file this process just *rotated* first, the others as
-    orphans that another live process may be about to compress)."""
+    orphans that another live process may be about to compress).
+
+    A file leaves only if its name still holds the file the inventory saw; if one does not,
+    the inventory no longer holds, and *rescan* (if given) makes a fresh one to decide again.
+    At most :data:`BATCH` files are moved away under the lock; the rest of a dated backlog
+    leaves by name once the lock is released (:meth:`Trash.add`).
+    """
     if now is None:
         now = system.time()
     for path in inventory.stale_scratch(now, system):
         trash.add(path)
-    for path in repair(inventory):
-        with contextlib.suppress(FileNotFoundError):
-            trash.discard(path)
+    repairs = set(repair(inventory))
     doomed = expired(
         inventory.by_age(),
         retention.keep,
@@ -330,10 +454,22 @@ def tidy(
         retention.max_total_bytes,
         now,
     )
-    for entry in doomed:
-        for info in entry.files:
-            with contextlib.suppress(FileNotFoundError):
-                trash.discard(info.path)
+    leaving = [
+        *(info for entry in inventory.entries if (info := entry.plain) and info.path in repairs),
+        *(info for entry in doomed for info in entry.files),
+    ]
+    for moved, info in enumerate(leaving):
+        if moved >= BATCH:
+            if inventory.by_write_time:
+                trash.add(info.path)
+            continue
+        if not still(info, system):
+            if rescan is None:
+                continue  # not the file the inventory saw: never remove it
+            tidy(rescan(), retention, trash, submit, rotated, now, system)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            trash.discard(info.path)
     if submit is None:
         return
     gone = {id(entry) for entry in doomed}
@@ -342,9 +478,22 @@ def tidy(
             submit(entry.plain.identity, entry.plain.identity != rotated)
 
 
+def _identity(path: str, system: System) -> Identity | None:
+    try:
+        st = system.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _both(entry: Entry) -> bool:
+    return entry.state is State.BOTH
+
+
 class Archive:
     """One log's rotated files: the inventory, retention, repair, and what compression has
-    left to do. It holds no lock: the core calls the ``*_locked`` methods with it held."""
+    left to do. It holds no lock: the core calls the ``*_locked`` methods with it held, and
+    :meth:`survey` just before it takes the lock."""
 
     def __init__(
         self,
@@ -354,6 +503,7 @@ class Archive:
         own_format: str | None,
         clock: Callable[[], float],
         system: System = REAL,
+        outages: Outages | None = None,
     ) -> None:
         self.system = system
         self.base_path = base_path
@@ -368,49 +518,181 @@ class Archive:
             *(extension for extension in EXTENSIONS.values() if extension not in own),
         )
         self._clock = clock
+        #: Where a dated log's tidying, done after the lock is released, reports a failure.
+        self.outages = outages
+        self._sweep_at = 0.0  # the first rollover lists the folder: stale scratch files go
+        self._rolling: Inventory | None = None  # the inventory of the rollover under way
+        self._files_seen = 0  # how many files the last rollover's inventory held
 
     def scan(self) -> Inventory:
         """Every copy of each rotated file, in any compression format: a process configured
-        with another ``compress`` (or none) shifts and removes all of them alike."""
+        with another ``compress`` (or none) shifts and removes all of them alike. A numbered
+        log whose folder costs more to list than its names to ask for is not listed."""
+        scheme = self.scheme()
+        if isinstance(scheme, NumberedScheme) and not self._listing_pays(scheme):
+            return self.probe(scheme)
+        return self.listed(scheme)
+
+    def listed(self, scheme: Scheme) -> Inventory:
+        """The inventory from a listing of the folder."""
+        system = self.system
         folder = os.path.dirname(self.base_path)
-        return Inventory.scan(
-            self.base_path, self.scheme(), self.formats, self.system.listdir(folder), self.system
-        )
+        self._sweep_at = system.monotonic() + _SWEEP_EVERY
+        return Inventory.scan(self.base_path, scheme, self.formats, system.listdir(folder), system)
+
+    def probe(self, scheme: NumberedScheme) -> Inventory:
+        """The inventory of a numbered log from an ``lstat`` of each name it can have, up to
+        two indexes in a row with no file (a rollover cut short leaves a gap of one)."""
+        system = self.system
+        folder = os.path.dirname(self.base_path)
+        known: dict[str, FileInfo] = {}
+        empty = 0
+        for name in scheme.names():
+            before = len(known)
+            for extension in ("", *self.formats):
+                info = FileInfo.of(os.path.join(folder, name + extension), system)
+                if info is not None:
+                    known[info.path] = info
+            empty = 0 if len(known) > before else empty + 1
+            if empty == 2:
+                break
+        names = [os.path.basename(path) for path in known]
+        return Inventory.scan(self.base_path, scheme, self.formats, names, system, known)
+
+    def _listing_pays(self, scheme: NumberedScheme) -> bool:
+        """Whether to list a numbered log's folder: now and then for stale scratch files,
+        else only when the folder is small beside the names there are to ask for: the files
+        the last rollover saw, in every format (a folder's size grows with its entries, by
+        12 to 32 bytes each on ext4 and tmpfs). A listing is made outside the lock, so it may
+        cost several times what the asking, under the lock, would."""
+        if self.system.monotonic() >= self._sweep_at:
+            return True
+        try:
+            size = self.system.stat(os.path.dirname(self.base_path)).st_size
+        except OSError:
+            return False
+        return size // 32 <= 8 * (self._files_seen + 2) * (1 + len(self.formats))
+
+    def survey(self) -> Inventory | None:
+        """Before the lock is taken: the inventory the rollover will use, from a listing (a
+        dated scheme; a numbered one where listing pays), else by asking for each numbered
+        name. None: there is no folder (yet), and the rollover under the lock finds out."""
+        try:
+            base = _identity(self.base_path, self.system)
+            snapshot = self._watchable(replace(self.scan(), base=base))
+        except OSError:
+            return None
+        self._files_seen = snapshot.count
+        if self.extension is not None:
+            snapshot.waiting()  # found here, outside the lock, for a dated rollover's hand-off
+        return snapshot
+
+    def inventory_locked(self, snapshot: Inventory | None) -> Inventory:
+        """With the lock held: the *snapshot* made before the lock (else a fresh one, by
+        asking for each numbered name, or listed); the rollover records its moves in it, and
+        :meth:`tidy_locked` reads them.
+
+        No name of it is looked at here: each is checked where the rollover changes it. A
+        shift's rename fails on a name that is gone and its target is checked unless the
+        shift has just emptied it; a dated rollover checks the one name it makes; :func:`tidy`
+        checks each file before it removes it. If a name is not as the snapshot says, the
+        rollover asks for a fresh inventory (:attr:`Inventory.refresh`). A snapshot made
+        before another rollover (of another thread or process) is not used at all."""
+        base = None if snapshot is None else snapshot.base
+        if base is None or base != _identity(self.base_path, self.system):
+            return self._refresh_locked()
+        assert snapshot is not None
+        return self._watched(snapshot)
+
+    def _refresh_locked(self) -> Inventory:
+        scheme = self.scheme()
+        fresh = self.probe(scheme) if isinstance(scheme, NumberedScheme) else self.listed(scheme)
+        self._files_seen = fresh.count
+        return self._watched(fresh)
+
+    def _watchable(self, inventory: Inventory) -> Inventory:
+        """*inventory*, ready to record one rollover's moves and to be refreshed."""
+        return replace(inventory, moves={}, refresh=self._refresh_locked)
+
+    def _watched(self, inventory: Inventory) -> Inventory:
+        self._rolling = inventory if inventory.refresh is not None else self._watchable(inventory)
+        return self._rolling
 
     def tidy_locked(self, rotated: Identity) -> list[tuple[Identity, bool]]:
-        """Repair and retention; returns the plain files left for compression, each with
-        whether it is an orphan (not the file just *rotated*)."""
+        """After a rollover, with the lock held: repair and retention on the inventory the
+        rollover used, as its recorded moves left it (without one: a fresh scan); returns
+        the plain files left for compression, each with whether it is an orphan (not the
+        file just *rotated*).
+
+        A dated log's names are never made again, so its repair and retention wait until
+        the lock is released (:meth:`Trash.later`): a racing process's removal costs an
+        ENOENT, and a backlog of thousands of expired files costs no process a wait."""
+        inventory, self._rolling = self._rolling, None
+        retention = self.retention()
+        system = self.system
         waiting: list[tuple[Identity, bool]] = []
-        tidy(
-            self.scan(),
-            self.retention(),
-            self.trash,
-            None if self.extension is None else lambda *job: waiting.append(job),
-            rotated,
-            self._clock(),
-            self.system,
-        )
+        submit = None if self.extension is None else lambda *job: waiting.append(job)
+        scheme = self.scheme()
+        if inventory is not None and inventory.by_write_time:
+            self.trash.later(lambda: self._tidy_unlocked(inventory, retention, rotated))
+            if submit is not None:
+                # The plain files the snapshot saw (found before the lock), then the one
+                # just rotated: the same hand-off as after a scan, without one.
+                for entry in inventory.waiting():
+                    assert entry.plain is not None
+                    submit(entry.plain.identity, True)
+                if self.base_path in inventory.moves:
+                    submit(rotated, False)
+            return waiting
+        if inventory is None:
+            current = self.scan()
+        elif self.extension is None and retention == Retention(0, None, None):
+            # Only repair has anything to do: the entries with both copies.
+            current = inventory.moved(self.base_path, scheme, _both, system)
+        else:
+            current = inventory.moved(self.base_path, scheme, None, system)
+        tidy(current, retention, self.trash, submit, rotated, self._clock(), system, self.scan)
         return waiting
+
+    def _tidy_unlocked(self, inventory: Inventory, retention: Retention, rotated: Identity) -> None:
+        """A dated log's repair and retention, once the lock is released; a failure is
+        reported as a failed tidy under the lock would be."""
+        try:
+            current = inventory.moved(self.base_path, self.scheme(), None, self.system)
+            tidy(current, retention, self.trash, None, rotated, self._clock(), self.system)
+        except Exception:
+            if self.outages is None:
+                raise
+            self.outages.failed("tidy")
+        else:
+            if self.outages is not None:
+                self.outages.ok("tidy")
 
     def locate(self, identity: Identity) -> str | None:
         """The name of the rotated file *identity*, while it is still plain."""
         entry = self.scan().holding(identity)
         return None if entry is None or entry.plain is None else entry.plain.path
 
-    def put_in_place_locked(self, identity: Identity, temp: str, nbytes: int) -> bool:
+    def put_in_place_locked(
+        self, identity: Identity, temp: str, nbytes: int, seen: str | None = None
+    ) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes, unless
-        the plain file grew meanwhile or the compressed name is taken."""
-        entry = self.scan().holding(identity)
-        if entry is None or entry.plain is None or entry.packed is not None:
+        the plain file grew meanwhile or the compressed name is taken. *seen*: where the file
+        was found before the lock was taken; only checked with it held."""
+        system = self.system
+        plain = None if seen is None else FileInfo.of(seen, system)
+        if plain is None or plain.identity != identity:
+            path = self.locate(identity)  # not seen, or moved since: look for it
+            plain = None if path is None else FileInfo.of(path, system)
+        if plain is None or plain.identity != identity or plain.link:
             return False
-        plain = entry.plain
         if plain.size != nbytes or self.extension is None:
             return False
-        packed = plain.path + self.extension
-        if lexists(packed, self.system):
-            return False
-        self.system.rename(temp, packed)
-        self.trash.discard(plain.path)
+        if any(lexists(plain.path + extension, system) for extension in self.formats):
+            return False  # a compressed copy exists already, or the name is taken
+        system.rename(temp, plain.path + self.extension)
+        with contextlib.suppress(FileNotFoundError):
+            self.trash.discard(plain.path)  # a dated log's repair after the lock, racing
         return True
 
     def after_fork(self) -> None:

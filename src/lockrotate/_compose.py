@@ -129,6 +129,7 @@ def compose(
         settings.compress,
         clock,
         system,
+        outages,
     )
     fmt = settings.compress
     compressor = None

@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from ._schedule import TimeSchedule
@@ -162,20 +162,31 @@ class NumberedScheme:
         self.base_name = os.path.basename(base_path)
         self.limit = limit
         self.namer = namer
+        self.prefix = self.base_name + "." if namer is None else ""
         self._named: dict[str, int] | None = None
+
+    def _by_namer(self) -> dict[str, int]:
+        """Every name the namer gives, once per scheme: a namer need not be reversible."""
+        if self._named is None:
+            assert self.namer is not None
+            namer = self.namer
+            self._named = {
+                os.path.basename(namer(numbered_name(self.base_name, i))): i
+                for i in range(1, self.limit + 1)
+            }
+        return self._named
+
+    def names(self) -> Iterator[str]:
+        """Every name of the scheme, newest first (without compression extension)."""
+        if self.namer is None:
+            return (numbered_name(self.base_name, i) for i in range(1, self.limit + 1))
+        return iter(self._by_namer())
 
     def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         if self.namer is None:
             index = numbered_index(self.base_name, name, self.limit)
         else:
-            if self._named is None:
-                # Every name the namer gives, once per scan: a namer need not be reversible.
-                namer = self.namer
-                self._named = {
-                    os.path.basename(namer(numbered_name(self.base_name, i))): i
-                    for i in range(1, self.limit + 1)
-                }
-            index = self._named.get(name)
+            index = self._by_namer().get(name)
         return None if index is None else ((-index, 0), index)
 
 
@@ -189,6 +200,7 @@ class TimedScheme:
         self.base_name = os.path.basename(base_path)
         self.schedule = schedule
         self.namer = namer
+        self.prefix = self.base_name + "." if namer is None else ""
 
     def parse(self, name: str) -> tuple[tuple[float, int], Slot] | None:
         found = timed_label(self.base_name, name, self.schedule.label_pattern, self.namer)

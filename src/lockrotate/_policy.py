@@ -93,8 +93,23 @@ class SizePolicy:
         """Shift the backups up by one, dropping the oldest, then move the base file to .1.
 
         Only the run of backups that starts at .1 without a gap is shifted: a chain left
-        half-shifted by a crash closes its gap instead of losing a file.
+        half-shifted by a crash closes its gap instead of losing a file. The names are known:
+        a target is checked only if this shift has not just emptied it, and each move is
+        recorded in the *inventory*, which retention then reads without a listing. If a name
+        is not as the inventory (made before the lock) says, a fresh one finishes the shift.
         """
+        try:
+            self._shift(inventory, discard)
+        except (FileNotFoundError, FileExistsError):
+            if inventory.refresh is None:
+                raise
+            inventory = inventory.refresh()
+            self._shift(inventory, discard)
+        first = self.hooks.rotation_filename(numbered_name(self.base_path, 1))
+        self.hooks.rotate(self.base_path, first)
+        inventory.record(self.base_path, first)
+
+    def _shift(self, inventory: Inventory, discard: Callable[[str], None]) -> None:
         slots = {entry.slot: entry for entry in inventory.entries}
         run = 0
         while run < self.backup_count and run + 1 in slots:
@@ -102,16 +117,20 @@ class SizePolicy:
         if run == self.backup_count:
             for info in slots[run].files:
                 discard(info.path)
+                inventory.record(info.path, None)
             run -= 1
         name = self.hooks.rotation_filename
+        moved = inventory.moves  # a name moved from is empty: no need to look at it again
+        target = name(numbered_name(self.base_path, run + 1))
         for index in range(run, 0, -1):
             source = name(numbered_name(self.base_path, index))
-            target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
-                never_overwrite(dest, self.system)
+                if dest not in moved:
+                    never_overwrite(dest, self.system)
                 self.system.rename(info.path, dest)
-        self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
+                moved[info.path] = dest
+            target = source
 
 
 class TimePolicy:
@@ -234,6 +253,7 @@ class TimePolicy:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
                 self.hooks.rotate(self.base_path, dest)
+                inventory.record(self.base_path, dest)
                 return
             counter += 1  # a name this log's scheme does not recognise as its own: keep it
 

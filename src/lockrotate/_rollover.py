@@ -448,17 +448,21 @@ class Core:
     def roll(self, nbytes: int, force: bool = False) -> AppendFile:
         """Take the lock and roll over if the file is due (or *force*); raises
         :class:`LockTimeout` (or :class:`LockUnusable`) when the lock cannot be had."""
+        survey = self.archive.survey()  # the rotated files are found before the lock
         try:
             with self.held():
-                return self.rotate_if_due_locked(nbytes, force)
+                return self.rotate_if_due_locked(nbytes, force, survey=survey)
         finally:
             self.archive.trash.empty()
 
-    def rotate_if_due_locked(self, nbytes: int, force: bool = False) -> AppendFile:
+    def rotate_if_due_locked(
+        self, nbytes: int, force: bool = False, survey: Inventory | None = None
+    ) -> AppendFile:
         """With the lock held: return the file to write to, rotating it first if it is due.
 
         ``force`` rotates the current file even if the trigger would not, unless another
         process has just rotated it (then its new file is adopted, not rotated again).
+        *survey*: the archive's inventory, made before the lock was taken.
         """
         file = self.file if self.file is not None else self._open(locked=True)
         if file.regular and not file.is_current():
@@ -470,7 +474,7 @@ class Core:
             # The lock file was replaced since it was last checked: our hold excludes nobody.
             raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
         archive = self.archive
-        self.roller.rotate_locked(file, archive.scan(), archive.trash.discard)
+        self.roller.rotate_locked(file, archive.inventory_locked(survey), archive.trash.discard)
         fresh = AppendFile(self.base_path, self.permissions, self.system)
         file.close()
         self.file = fresh
@@ -574,10 +578,12 @@ class Core:
         return self.archive.locate(identity)
 
     def put_in_place(self, identity: tuple[int, int], temp: str, nbytes: int) -> bool:
-        """With the lock: the compressed copy takes its name, then the plain file goes."""
+        """With the lock: the compressed copy takes its name, then the plain file goes (found
+        before the lock is taken, checked with it held)."""
+        seen = self.archive.locate(identity)
         try:
             with self.held():
-                return self.archive.put_in_place_locked(identity, temp, nbytes)
+                return self.archive.put_in_place_locked(identity, temp, nbytes, seen)
         finally:
             self.archive.trash.empty()
 

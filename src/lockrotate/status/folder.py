@@ -68,9 +68,16 @@ def _entry_rows(
 
 def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
     """Rotated files, scratch files and the names outside the scheme; returns the claimed
-    names."""
+    names. A name that starts with neither the log's name nor its hidden stem is another
+    file's: it is counted (``report.skipped``) and never parsed, so a folder shared with
+    100,000 other files costs one listing."""
     options = report.options
     folder, base_name = os.path.split(options.path)
+    stem = hidden_stem(base_name)
+    prefixes = (base_name + ".", stem + ".")
+    related = [name for name in names if name.startswith(prefixes)]
+    report.skipped = sum(name != base_name for name in names) - len(related)
+    names = related
     extensions = tuple(EXTENSIONS.values())
     found = [
         (key, scheme, Inventory.scan(options.path, scheme, extensions, names))
@@ -110,12 +117,9 @@ def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
                 "delete it; the next rollover would too)",
             )
 
-    stem = hidden_stem(base_name)
     companions = set(companion_names(base_name)) if options.lock_dir is None else set()
     for name in sorted(names):
         if name in claimed or name in companions:
-            continue
-        if not (name.startswith(base_name + ".") or name.startswith(stem + ".")):
             continue
         info = FileInfo.of(os.path.join(folder, name))
         if info is None:

@@ -48,6 +48,9 @@ class Report:
     outside: list[dict[str, Any]] = field(default_factory=list)
     lock: dict[str, Any] = field(default_factory=dict)
     period: dict[str, Any] | None = None
+    #: Entries of the folder that are not this log's (neither its name nor its hidden stem
+    #: begins them): counted, never parsed.
+    skipped: int = 0
 
     def problem(self, kind: str, message: str) -> None:
         self.problems.append({"kind": kind, "message": message})
@@ -80,6 +83,7 @@ class Report:
                 "waiting": sum(row["state"] == "waiting" for row in rotated),
                 "stray_scratch": sum(row["state"] == "stray" for row in self.files),
                 "outside_scheme": len(self.outside),
+                "skipped_entries": self.skipped,
             },
         }
 

@@ -66,6 +66,7 @@ def detail_lines(report: Report) -> list[tuple[str, str]]:
     else:
         text = "missing"
     lines = [("base file", f"{base['path']}: {text}")]
+    lines.append(("folder", f"{report.skipped:,} entries of other files skipped (not parsed)"))
     lock = report.lock
     if not lock.get("exists"):
         lines.append(("lock", f"{lock['path']}: no lock file"))
