@@ -61,11 +61,16 @@ def names(folder: str) -> list[str]:
 # Size ---------------------------------------------------------------------------------------
 
 
-def test_size_rolls_only_with_both_limits(base: str) -> None:
-    assert SizePolicy(base, 100, 3, Hooks()).rolls
-    assert not SizePolicy(base, 0, 3, Hooks()).rolls
-    assert not SizePolicy(base, 100, 0, Hooks()).rolls
-    assert SizePolicy(base, 100, 3, Hooks()).kept_by_count == 0
+def test_size_rolls_only_with_both_limits(file: AppendFile) -> None:
+    file.write(b"x" * 60)
+    assert SizePolicy(file.path, 100, 3, Hooks()).due(file, 41)
+    assert not SizePolicy(file.path, 0, 3, Hooks()).due(file, 41)
+    assert not SizePolicy(file.path, 100, 0, Hooks()).due(file, 41)
+    assert SizePolicy(file.path, 100, 3, Hooks()).kept_by_count == 0
+    # The stdlib's shouldRollover answers by size alone (its rollover with backupCount=0 only
+    # reopens the file).
+    assert SizePolicy(file.path, 100, 0, Hooks()).hook_due(file, 41)
+    assert not SizePolicy(file.path, 0, 3, Hooks()).hook_due(file, 41)
 
 
 def test_size_due_when_the_next_record_would_pass_the_limit(file: AppendFile) -> None:
@@ -181,7 +186,6 @@ def test_time_policy_starts_in_the_clocks_period(base: str) -> None:
     assert policy.period == T0
     assert policy.rollover_at == T0 + 60
     assert policy.kept_by_count == 4
-    assert policy.rolls
 
 
 def test_time_due_at_the_boundary_or_when_the_clock_goes_back(file: AppendFile) -> None:

@@ -310,10 +310,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self.acquire()
         try:
             file = self._coordinator.ensure_open()
-            if not file.regular or not self._policy.rolls:
+            if not file.regular:
                 return False
             nbytes = 0 if record is None else len(self._encode(record))
-            return self._policy.due(file, nbytes)
+            return self._policy.hook_due(file, nbytes)
         finally:
             self.release()
 

@@ -47,9 +47,8 @@ class Policy(Protocol):
     max_bytes: int
     backup_count: int
 
-    @property
-    def rolls(self) -> bool:
-        """Whether this policy ever rolls a file over."""
+    def hook_due(self, file: AppendFile, nbytes: int) -> bool:
+        """What the stdlib's ``shouldRollover`` would answer for *nbytes* more."""
 
     @property
     def kept_by_count(self) -> int:
