@@ -12,7 +12,7 @@ copy (without unlocking) and opens its own on first use.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import math
 import os
 import threading
@@ -21,6 +21,9 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Final, Literal
+
+with contextlib.suppress(ImportError):  # not POSIX: no handler is built (require_posix)
+    import fcntl
 
 from ._files import NotRegularFile, check_companion, open_companion
 from ._permissions import Permissions

@@ -21,6 +21,7 @@ from ._compress import Format, check_format
 from ._locks import BACKENDS, DEFAULT_BACKEND, LockBackend, check_timeout
 from ._naming import lock_stem
 from ._permissions import Permissions, resolve
+from ._system import require_posix
 
 _LONGEST_CHECK_INTERVAL = 3600.0
 _LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a label can name
@@ -181,6 +182,7 @@ def check(
     clock: Callable[[], float] = time.time,
 ) -> Settings:
     """Check every argument a handler takes besides its policy's."""
+    require_posix()
     base_path = path_arg(filename)
     codec, handler = codec_arg(encoding, errors)
     if not isinstance(lock, str) or lock not in BACKENDS:
