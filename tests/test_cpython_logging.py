@@ -16,6 +16,7 @@ import logging
 import logging.handlers
 import os
 import re
+import sys
 import tempfile
 import textwrap
 import time
@@ -151,8 +152,9 @@ def test_stdlib_suite_is_importable() -> None:
     """Without the suite nothing below runs: in CI that is a failure, elsewhere a skip."""
     if STDLIB_TESTS is None:
         message = (
-            f"{SUITE} is not importable: install the interpreter's test suite "
-            "(Debian: apt-get install libpython3.11-testsuite)"
+            f"{SUITE} is not importable: install the interpreter's test suite (Debian: "
+            f"apt-get install libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite; "
+            "a pyenv build has it)"
         )
         if os.environ.get("CI"):
             pytest.fail(message)
@@ -188,6 +190,12 @@ def built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]
         monkeypatch.setattr(logging.handlers, name, cls)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     yield constructed
+    # The stdlib's tearDown puts back its copy of logging's handler list, references to
+    # handlers collected since included: drop those, which later tests could not hash.
+    with logging._lock:  # type: ignore[attr-defined]
+        logging._handlerList[:] = [  # type: ignore[attr-defined]
+            ref for ref in logging._handlerList if ref() is not None  # type: ignore[attr-defined]
+        ]
 
 
 @contextlib.contextmanager
