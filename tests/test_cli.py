@@ -60,3 +60,21 @@ def test_status_runs_through_the_root(tmp_path: Path) -> None:
     done = run("status", str(log), "--json")
     assert done.returncode == 0, done.stderr
     assert '"schema"' in done.stdout
+
+
+def test_the_handlers_never_import_the_bench(tmp_path: Path) -> None:
+    """bench/ ships in the wheel for ``lockrotate bench``; logging never loads it."""
+    code = (
+        "import logging, sys, lockrotate\n"
+        f"handler = lockrotate.TimedRotatingFileHandler({str(tmp_path / 'a.log')!r}, when='S')\n"
+        "logging.getLogger('x').addHandler(handler)\n"
+        "logging.getLogger('x').warning('one record')\n"
+        "handler.doRollover()\n"
+        "handler.close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lockrotate.bench')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -50,7 +50,7 @@ REQUIRED = (
 )
 
 EMPTY_FILE_REASON = (
-    "documented difference: maxBytes=1 on an empty file rolls over in Python 3.11's handler "
+    "documented difference: maxBytes=1 on an empty file rolls over in this Python's handler "
     "but not in lockrotate's, as in CPython 3.13 (gh-116263): an empty file is never rotated"
 )
 
