@@ -258,6 +258,22 @@ def test_a_future_period_in_the_ledger_is_not_believed(base: str, file: AppendFi
     assert policy.period == T0 - 60
 
 
+def test_a_file_written_before_its_recorded_period_is_dated_by_its_mtime(
+    base: str, file: AppendFile
+) -> None:
+    """A restore or ``touch -d`` set the time back: as the stdlib, the mtime dates the file
+    (CPython 3.13's test_rollover_at_midnight does this), so it rolls over at once."""
+    ledger_for(base).write(file.identity, T0)
+    file.write(b"x\n")
+    os.utime(base, (T0 - 1, T0 - 1))
+    policy = time_policy(base, FakeClock(T0 + 5), Recorder())
+    assert policy.wants_lock_to_adopt(file)
+    policy.adopted(file, locked=True)
+    assert policy.period == T0 - 60
+    assert ledger_for(base).read() == (file.identity, T0 - 60, SIGNATURE)
+    assert policy.due(file, 1)
+
+
 def test_another_files_entry_is_not_believed(base: str, file: AppendFile) -> None:
     other: Identity = (file.identity[0], file.identity[1] + 1)
     ledger_for(base).write(other, T0 - 600)
