@@ -47,6 +47,7 @@ def tests(session: nox.Session) -> None:
     """This version's CPython handler tests, then every quick test (the multi-process tests
     among them) outside tests/integration."""
     session.install("-e", ".", *QUICK_DEPENDENCIES)
+    session.run("python", "-c", "import sys; print('Python', sys.version)")
     session.run(*PYTEST, "-q", "-rxXs", "tests/test_cpython_logging.py")
     session.run(
         *PYTEST, "-q", "-m", "not slow", "--ignore=tests/integration",
