@@ -360,3 +360,21 @@ def test_bad_types(when: object, interval: object, at_time: object, name: str) -
 def test_case_insensitive_when() -> None:
     assert make_schedule("midnight", 1, False, None) == make_schedule("MIDNIGHT", 1, False, None)
     assert make_schedule("w2", 1, False, None).when == "W2"
+
+
+@pytest.mark.parametrize("when", ["W0", "W6", "midnight"])
+def test_interval_of_whole_day_periods_follows_this_python(when: str) -> None:
+    """3.13's handler rolls W0-W6 every N weeks and midnight every N days, counted from the
+    next rollover time; before, W0-W6 ignore interval (lockrotate's midnight: N aligned days)."""
+    unit = 7 * DAY if when.startswith("W") else DAY
+    schedule = make_schedule(when, 3, True, None)
+    t = 1_717_243_200  # 2024-06-01 12:00 UTC, a Saturday
+    start = schedule.period_start(t)
+    if INTERVAL_FROM_FIRST_ROLLOVER:
+        assert schedule.next_boundary(start) - start == 3 * unit
+        assert schedule.next_boundary(t) == stdlib_rollover(when, True, None, t, 3)
+    elif when.startswith("W"):
+        assert schedule.next_boundary(start) - start == unit
+    else:
+        assert schedule.next_boundary(start) - start == 3 * DAY
+        assert start % (3 * DAY) == 0  # aligned to the epoch
