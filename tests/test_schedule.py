@@ -378,3 +378,15 @@ def test_interval_of_whole_day_periods_follows_this_python(when: str) -> None:
     else:
         assert schedule.next_boundary(start) - start == 3 * DAY
         assert start % (3 * DAY) == 0  # aligned to the epoch
+
+
+@pytest.mark.parametrize(
+    ("when", "interval", "at_time"),
+    [("S", 5, None), ("H", 3, None), ("D", 2, None), ("midnight", 3, datetime.time(2)),
+     ("W2", 2, None), ("W6", 1, datetime.time(6, 15))],
+)  # fmt: skip
+def test_a_signature_reads_back_as_its_schedule(
+    when: str, interval: int, at_time: datetime.time | None
+) -> None:
+    schedule = make_schedule(when, interval, False, at_time)
+    assert TimeSchedule.from_signature(schedule.signature) == schedule

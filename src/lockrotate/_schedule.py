@@ -147,7 +147,9 @@ class TimeSchedule:
         try:
             when, length, phase, zone = signature.split("/")
             schedule = make_schedule(when, 1, zone == "utc", None)
-            grid = schedule.grid if INTERVAL_FROM_FIRST_ROLLOVER else int(length)
+            grid = int(length)
+            if INTERVAL_FROM_FIRST_ROLLOVER and (when == "MIDNIGHT" or when.startswith("W")):
+                grid = schedule.grid  # 3.13: such a period starts on any day (or week)
             return dataclasses.replace(schedule, length=int(length), grid=grid, phase=int(phase))
         except ValueError:
             return None
