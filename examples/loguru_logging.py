@@ -12,13 +12,10 @@ own file sink (given a path), loguru refuses them for a handler, and a loguru fi
 same path would rotate the file behind lockrotate's back. Use the handler's ``maxBytes``,
 ``when``, ``backupCount``, ``max_age`` and ``compress`` instead.
 
-As a gunicorn app (every worker imports this module after the fork, and configures itself)::
-
-    cd examples && LOCKROTATE_LOG_DIR=/var/log/myapp gunicorn --workers 4 loguru_logging:app
-
-As a script, *procs* children started by spawn each write *records* records::
-
-    python examples/loguru_logging.py FOLDER PROCS RECORDS
+The logs go to ``$LOCKROTATE_LOG_DIR``. As a gunicorn app, every worker imports this module
+after the fork and configures itself; as a script (``loguru_logging.py PROCS RECORDS``), the
+parent and PROCS children started by spawn each write RECORDS records. The command lines are
+in docs/loguru-structlog.md (the integration tests run them).
 """
 
 from __future__ import annotations
@@ -30,10 +27,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from checkable import checkable, log_dir
 from loguru import logger
 
 import lockrotate
-from lockrotate.bench.verify import record_text
 
 FORMAT = "{time:YYYY-MM-DDTHH:mm:ss.SSSZZ} | {level: <8} | {process} | {message}"
 
@@ -55,16 +52,15 @@ def configure(folder: str) -> None:
 # Each process that imports this module (a gunicorn worker, a spawned child) configures its
 # own sinks; loguru's exit hook (logger.remove) drains the queue and closes the handlers.
 if __name__ != "__main__":
-    configure(os.environ.get("LOCKROTATE_LOG_DIR", "."))
+    configure(log_dir())
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """One record per ``/log?writer=W&seq=N&size=B`` request; answers its worker's pid."""
+    """``/log?msg=hello`` logs ``hello``; every request answers its worker's pid."""
     if environ["PATH_INFO"] == "/log":
-        query = parse_qs(environ["QUERY_STRING"])
-        logger.info(record_text(query["writer"][0], int(query["seq"][0]), int(query["size"][0])))
+        logger.info(parse_qs(environ["QUERY_STRING"]).get("msg", ["hello"])[0])
     body = str(os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
@@ -72,13 +68,12 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
 
 def child(writer: str, records: int) -> None:
     for seq in range(records):
-        logger.info(record_text(writer, seq))
+        logger.info(checkable(writer, seq))
     logger.remove()  # wait until the queue is written, then close the handlers
 
 
-def main(folder: str, procs: int, records: int) -> None:
-    os.environ["LOCKROTATE_LOG_DIR"] = folder  # the children read it when they import us
-    configure(folder)
+def main(procs: int, records: int) -> None:
+    configure(log_dir())
     context = multiprocessing.get_context("spawn")
     children = [
         context.Process(target=child, args=(f"p{n}", records)) for n in range(procs)
@@ -93,4 +88,4 @@ def main(folder: str, procs: int, records: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -5,13 +5,10 @@ structlog's ``LoggerFactory`` hands the rendered line (here JSON) to a ``logging
 any handler of the stdlib works under it, lockrotate's included: every process (gunicorn
 workers, ``multiprocessing`` children started by spawn) adds its own and they share the files.
 
-As a gunicorn app (every worker imports this module after the fork, and configures itself)::
-
-    cd examples && LOCKROTATE_LOG_DIR=/var/log/myapp gunicorn --workers 4 structlog_logging:app
-
-As a script, *procs* children started by spawn each write *records* records::
-
-    python examples/structlog_logging.py FOLDER PROCS RECORDS
+The logs go to ``$LOCKROTATE_LOG_DIR``. As a gunicorn app, every worker imports this module
+after the fork and configures itself; as a script (``structlog_logging.py PROCS RECORDS``),
+the parent and PROCS children started by spawn each write RECORDS records. The command lines
+are in docs/loguru-structlog.md (the integration tests run them).
 """
 
 from __future__ import annotations
@@ -25,9 +22,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import structlog
+from checkable import checkable, log_dir
 
 import lockrotate
-from lockrotate.bench.verify import record_text
 
 
 def configure(folder: str) -> None:
@@ -65,16 +62,15 @@ def configure(folder: str) -> None:
 
 
 if __name__ != "__main__":
-    configure(os.environ.get("LOCKROTATE_LOG_DIR", "."))
+    configure(log_dir())
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """One event per ``/log?writer=W&seq=N&size=B`` request; answers its worker's pid."""
+    """``/log?msg=hello`` logs the event ``hello``; every request answers its worker's pid."""
     if environ["PATH_INFO"] == "/log":
-        query = parse_qs(environ["QUERY_STRING"])
-        event = record_text(query["writer"][0], int(query["seq"][0]), int(query["size"][0]))
+        event = parse_qs(environ["QUERY_STRING"]).get("msg", ["hello"])[0]
         structlog.get_logger("app").info(event, path="/log")
     body = str(os.getpid()).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
@@ -84,13 +80,12 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
 def child(writer: str, records: int) -> None:
     log = structlog.get_logger("app")
     for seq in range(records):
-        log.info(record_text(writer, seq), seq=seq)
+        log.info(checkable(writer, seq), seq=seq)
     logging.shutdown()
 
 
-def main(folder: str, procs: int, records: int) -> None:
-    os.environ["LOCKROTATE_LOG_DIR"] = folder  # the children read it when they import us
-    configure(folder)
+def main(procs: int, records: int) -> None:
+    configure(log_dir())
     context = multiprocessing.get_context("spawn")
     children = [
         context.Process(target=child, args=(f"p{n}", records)) for n in range(procs)
@@ -105,4 +100,4 @@ def main(folder: str, procs: int, records: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -2,7 +2,9 @@
 and ``multiprocessing`` children started by spawn. Each process adds its own handlers
 (examples/loguru_logging.py, examples/structlog_logging.py: loguru with ``enqueue=True``);
 every line of both logs (rotated every second and every 20 kB, and every 20 kB) is read back
-once, whole, in its writer's order."""
+once, whole, in its writer's order.
+
+The command lines are the ones docs/loguru-structlog.md shows (``_docs.recipe``)."""
 
 from __future__ import annotations
 
@@ -10,18 +12,18 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
 
+from _docs import ROOT, recipe
 from lockrotate.bench.verify import log_files, read_bytes, verify
 
-from ._support import EXAMPLES, logging_errors, serve_and_load
+from ._support import logging_errors, serve_recipe
 
 pytestmark = pytest.mark.slow
 
-PROCS = 4
+PROCS = 4  # as the spawn recipes say
 RECORDS = 2500
 LOGURU_HEAD = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4} \| INFO {5}\| \d+ \| ")
 # A rotated timed.log: its second's label, then a counter for a size rollover in that second.
@@ -72,13 +74,11 @@ def assert_every_line_once(
     assert len(seconds) >= 2, f"timed.log rolled over in fewer than two seconds: {seconds}"
 
 
-@pytest.mark.parametrize("library", ["loguru", "structlog"])
-def test_gunicorn_four_sync_workers(library: str, folder: str, scratch: str) -> None:
-    argv = [
-        sys.executable, "-m", "gunicorn", "--workers", "4", "--worker-class", "sync",
-        "--bind", "fd://{fd}", "--timeout", "30", f"{library}_logging:app",
-    ]  # fmt: skip
-    load, stderr = serve_and_load(argv, folder, scratch)
+@pytest.mark.parametrize(
+    ("library", "name"), [("loguru", "loguru-gunicorn"), ("structlog", "structlog-gunicorn")]
+)
+def test_gunicorn_four_sync_workers(library: str, name: str, folder: str, scratch: str) -> None:
+    load, stderr = serve_recipe(name, folder, scratch)
     assert not load.failures, load.failures
     assert len(load.pids) > 1, "every request went to one worker: the test proves nothing"
     assert not logging_errors(stderr), stderr
@@ -89,15 +89,14 @@ def test_gunicorn_four_sync_workers(library: str, folder: str, scratch: str) -> 
     assert_every_line_once(folder, load.expected, library, in_order=library != "loguru")
 
 
-@pytest.mark.parametrize("library", ["loguru", "structlog"])
-def test_multiprocessing_spawn(library: str, folder: str) -> None:
+@pytest.mark.parametrize(
+    ("library", "name"), [("loguru", "loguru-spawn"), ("structlog", "structlog-spawn")]
+)
+def test_multiprocessing_spawn(library: str, name: str, folder: str) -> None:
+    argv, env = recipe(name, folder)
+    assert argv[-2:] == [str(PROCS), str(RECORDS)], argv
     done = subprocess.run(
-        [sys.executable, f"{library}_logging.py", folder, str(PROCS), str(RECORDS)],
-        cwd=EXAMPLES,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
     assert not logging_errors(done.stderr) and "Logging error" not in done.stderr, done.stderr

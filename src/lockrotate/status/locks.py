@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._files import Identity
-from .._naming import lock_stem
+from .._naming import lock_path
 from .report import Report, device_text
 
 _SAMPLE = 0.02  # seconds between two looks at /proc/locks while the lock is held
@@ -141,7 +141,7 @@ def read_lock(
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     options = report.options
-    path = lock_stem(options.path, options.lock_dir) + ".lock"
+    path = lock_path(options.path, options.lock_dir)
     lock: dict[str, Any] = {"path": path, "exists": False, "holders": [], "waiters": []}
     report.lock = lock
     try:
@@ -150,7 +150,8 @@ def read_lock(
         where = "with this --lock-dir" if options.lock_dir else "without --lock-dir"
         report.note(
             "no_lock_file",
-            f"no lock file at {path}: no handler has opened this log {where} yet",
+            f"no lock file at {path} {where} yet: a size-rotated log gets it at its first "
+            "rollover, a timed one when a handler first opens it",
         )
         return
     identity = (st.st_dev, st.st_ino)
@@ -189,5 +190,3 @@ def read_lock(
             f"the lock {path} has been held by pid {pids} for at least {watched:.1f} s "
             f"(--stuck-after {options.stuck_after:g}): {commands}",
         )
-
-
