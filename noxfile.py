@@ -1,7 +1,7 @@
 """The Pythons besides CI's own (``.ci/run`` runs the whole suite on 3.11): on 3.12 and 3.13,
 the quick tests, the multi-process tests and CPython's own handler tests of that version.
 
-nox rather than tox: a session is a Python function, so "these extras but not the servers",
+nox rather than tox: a session is a Python function, so "the test extra but not uWSGI",
 "the CPython suite first, on its own, so its counts show" and the CI check that a version's
 interpreter exists are plain code, not ini substitutions. ``.ci/run`` puts each pyenv
 interpreter it finds on ``PATH`` and names the sessions to run: a missing version is skipped
@@ -33,12 +33,10 @@ def _name(requirement: str) -> str:
     return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower()
 
 
-# The test extra less the servers only tests/integration drives and the tools CI runs once,
-# on 3.11 (ruff, mypy, build, twine, nox, the docs site). loguru and structlog stay: the docs'
-# code blocks (tests/test_docs.py) use them.
-_ELSEWHERE = {_name(r) for r in _EXTRAS["integration"]} | {
-    "ruff", "mypy", "build", "twine", "nox", "mkdocs-material", "mkdocstrings",
-}
+# The test extra less uWSGI (a C build; only tests/integration, on 3.11, runs it) and the
+# tools CI runs once, on 3.11 (ruff, mypy, build, twine, nox, the docs site). The other
+# servers, loguru and structlog stay: the docs' code blocks (tests/test_docs.py) import them.
+_ELSEWHERE = {"uwsgi", "ruff", "mypy", "build", "twine", "nox", "mkdocs-material", "mkdocstrings"}
 QUICK_DEPENDENCIES = [r for r in _EXTRAS["test"] if _name(r) not in _ELSEWHERE]
 PYTEST = ["python", "-m", "pytest", "-p", "no:cacheprovider"]
 
