@@ -22,8 +22,8 @@ import pytest
 
 import lockrotate
 from conftest import descriptors_under
+from lockrotate._cli import main
 from lockrotate.bench import report, runner
-from lockrotate.bench.cli import main
 from lockrotate.bench.runner import Measurement, percentile, rows, wide_spreads
 from lockrotate.bench.verify import log_files, record_text, verify
 from lockrotate.bench.workload import RunResult, WorkerResult, Workload, run

@@ -62,11 +62,16 @@ def names(folder: str) -> list[str]:
 # Size ---------------------------------------------------------------------------------------
 
 
-def test_size_rolls_only_with_both_limits(base: str) -> None:
-    assert SizePolicy(base, 100, 3, Hooks()).rolls
-    assert not SizePolicy(base, 0, 3, Hooks()).rolls
-    assert not SizePolicy(base, 100, 0, Hooks()).rolls
-    assert SizePolicy(base, 100, 3, Hooks()).kept_by_count == 0
+def test_size_rolls_only_with_both_limits(file: AppendFile) -> None:
+    file.write(b"x" * 60)
+    assert SizePolicy(file.path, 100, 3, Hooks()).due(file, 41)
+    assert not SizePolicy(file.path, 0, 3, Hooks()).due(file, 41)
+    assert not SizePolicy(file.path, 100, 0, Hooks()).due(file, 41)
+    assert SizePolicy(file.path, 100, 3, Hooks()).kept_by_count == 0
+    # The stdlib's shouldRollover answers by size alone (its rollover with backupCount=0 only
+    # reopens the file).
+    assert SizePolicy(file.path, 100, 0, Hooks()).hook_due(file, 41)
+    assert not SizePolicy(file.path, 0, 3, Hooks()).hook_due(file, 41)
 
 
 def test_size_due_when_the_next_record_would_pass_the_limit(file: AppendFile) -> None:
@@ -182,7 +187,6 @@ def test_time_policy_starts_in_the_clocks_period(base: str) -> None:
     assert policy.period == T0
     assert policy.rollover_at == T0 + 60
     assert policy.kept_by_count == 4
-    assert policy.rolls
 
 
 def test_time_due_at_the_boundary_or_when_the_clock_goes_back(file: AppendFile) -> None:
@@ -253,6 +257,22 @@ def test_a_future_period_in_the_ledger_is_not_believed(base: str, file: AppendFi
     assert policy.wants_lock_to_adopt(file)
     policy.adopted(file, locked=False)
     assert policy.period == T0 - 60
+
+
+def test_a_file_written_before_its_recorded_period_is_dated_by_its_mtime(
+    base: str, file: AppendFile
+) -> None:
+    """A restore or ``touch -d`` set the time back: as the stdlib, the mtime dates the file
+    (CPython 3.13's test_rollover_at_midnight does this), so it rolls over at once."""
+    ledger_for(base).write(file.identity, T0)
+    file.write(b"x\n")
+    os.utime(base, (T0 - 1, T0 - 1))
+    policy = time_policy(base, FakeClock(T0 + 5), Recorder())
+    assert policy.wants_lock_to_adopt(file)
+    policy.adopted(file, locked=True)
+    assert policy.period == T0 - 60
+    assert ledger_for(base).read() == (file.identity, T0 - 60, SIGNATURE)
+    assert policy.due(file, 1)
 
 
 def test_another_files_entry_is_not_believed(base: str, file: AppendFile) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import itertools
 import logging.handlers
@@ -15,7 +16,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import NEW_YORK, local_zone
-from lockrotate._schedule import DAY, TimeSchedule, ext_match, make_schedule
+from lockrotate._schedule import (
+    DAY,
+    INTERVAL_FROM_FIRST_ROLLOVER,
+    SKIPPED_TIME_BEFORE_JUMP,
+    TimeSchedule,
+    ext_match,
+    make_schedule,
+)
 
 # Lord Howe Island moves its clock by half an hour: a shift that is not a whole hour.
 LORD_HOWE = "LHST-10:30LHDT-11,M10.1.0,M4.1.0"
@@ -61,6 +69,11 @@ def test_period_invariants(schedule: TimeSchedule, t: float, zone: str, fraction
         assert start <= t < end
         assert schedule.period_start(end) == end
         assert schedule.period_start(start) == start
+        if schedule.grid != schedule.length:
+            # 3.13's midnight/W0-W6 with an interval: a period starts on any day (or week) and
+            # is shared through the period file; test_interval_counts_as_the_stdlib checks it.
+            assert schedule.next_boundary(start) <= end
+            return
         assert schedule.next_boundary(start) == end
         assert schedule.period_start(end - 1) == start
         # Another process, at another instant of the same period, sees the same period.
@@ -124,10 +137,12 @@ def test_local_time_unless_utc() -> None:
 # The same boundaries as the stdlib where the stdlib is aligned (midnight, W0-W6) -------
 
 
-def stdlib_rollover(when: str, utc: bool, at_time: datetime.time | None, t: int) -> int:
+def stdlib_rollover(
+    when: str, utc: bool, at_time: datetime.time | None, t: int, interval: int = 1
+) -> int:
     path = os.path.join(tempfile.gettempdir(), "lockrotate-never-created.log")
     handler = logging.handlers.TimedRotatingFileHandler(
-        path, when=when, utc=utc, atTime=at_time, delay=True
+        path, when=when, interval=interval, utc=utc, atTime=at_time, delay=True
     )
     try:
         return handler.computeRollover(t)
@@ -150,6 +165,33 @@ def test_midnight_and_weekdays_as_the_stdlib(
         schedule = make_schedule(when, 1, utc, at_time)
         assume(schedule.period_start(t) != t)  # the stdlib rolls at once on a boundary
         assert schedule.next_boundary(t) == stdlib_rollover(when, utc, at_time, t)
+
+
+@pytest.mark.skipif(
+    not INTERVAL_FROM_FIRST_ROLLOVER, reason="before 3.13 the stdlib ignores interval there"
+)
+@settings(max_examples=300, deadline=None)
+@given(
+    when=st.sampled_from(["midnight", *WEEKLY]),
+    interval=st.integers(2, 9),
+    at_time=at_times,
+    t=st.integers(946684800, 2208988800),
+    utc=st.booleans(),
+    zone=st.sampled_from(ZONES),
+)
+def test_interval_counts_as_the_stdlib(
+    when: str, interval: int, at_time: datetime.time | None, t: int, utc: bool, zone: str
+) -> None:
+    """3.13: midnight and W0-W6 honour interval, counted from the next rollover time; the
+    rotated file of a period is dated by its start, the stdlib's ``rolloverAt - interval``."""
+    with local_zone(zone):
+        schedule = make_schedule(when, interval, utc, at_time)
+        assert schedule.length == schedule.grid * interval
+        end = schedule.next_boundary(t)
+        assume(abs(time.localtime(end).tm_gmtoff - time.localtime(t).tm_gmtoff) == 0)
+        assert end == stdlib_rollover(when, utc, at_time, t, interval)
+        start = schedule.period_start(t)
+        assert start <= t < schedule.next_boundary(start)
 
 
 # Daylight saving time -------------------------------------------------------------------
@@ -191,13 +233,18 @@ def test_daily_meets_each_local_midnight_once(new_york: None, when: str) -> None
 
 
 def wall_reaches(date: datetime.date, at: datetime.time) -> int:
-    """The first instant at which the local clock reads *at* on *date*, or later that day."""
+    """The first instant at which the local clock reads *at* on *date*, or later that day
+    (before Python 3.13)."""
     target = (date.year, date.month, date.day, at.hour, at.minute, at.second)
     t = local_ts(date.year, date.month, date.day) - 3 * 3600
     for step in (60, 1):
         while time.localtime(t + step)[:6] < target:
             t += step
-    return t + 1 if time.localtime(t)[:6] < target else t
+    t = t + 1 if time.localtime(t)[:6] < target else t
+    if SKIPPED_TIME_BEFORE_JUMP and time.localtime(t)[:6] != target:
+        # Skipped by a jump: from 3.13, that time read with the offset before the jump.
+        return calendar.timegm((*target, 0, 0, 0)) - time.localtime(t - 1).tm_gmtoff
+    return t
 
 
 @pytest.mark.parametrize(
@@ -313,3 +360,33 @@ def test_bad_types(when: object, interval: object, at_time: object, name: str) -
 def test_case_insensitive_when() -> None:
     assert make_schedule("midnight", 1, False, None) == make_schedule("MIDNIGHT", 1, False, None)
     assert make_schedule("w2", 1, False, None).when == "W2"
+
+
+@pytest.mark.parametrize("when", ["W0", "W6", "midnight"])
+def test_interval_of_whole_day_periods_follows_this_python(when: str) -> None:
+    """3.13's handler rolls W0-W6 every N weeks and midnight every N days, counted from the
+    next rollover time; before, W0-W6 ignore interval (lockrotate's midnight: N aligned days)."""
+    unit = 7 * DAY if when.startswith("W") else DAY
+    schedule = make_schedule(when, 3, True, None)
+    t = 1_717_243_200  # 2024-06-01 12:00 UTC, a Saturday
+    start = schedule.period_start(t)
+    if INTERVAL_FROM_FIRST_ROLLOVER:
+        assert schedule.next_boundary(start) - start == 3 * unit
+        assert schedule.next_boundary(t) == stdlib_rollover(when, True, None, t, 3)
+    elif when.startswith("W"):
+        assert schedule.next_boundary(start) - start == unit
+    else:
+        assert schedule.next_boundary(start) - start == 3 * DAY
+        assert start % (3 * DAY) == 0  # aligned to the epoch
+
+
+@pytest.mark.parametrize(
+    ("when", "interval", "at_time"),
+    [("S", 5, None), ("H", 3, None), ("D", 2, None), ("midnight", 3, datetime.time(2)),
+     ("W2", 2, None), ("W6", 1, datetime.time(6, 15))],
+)  # fmt: skip
+def test_a_signature_reads_back_as_its_schedule(
+    when: str, interval: int, at_time: datetime.time | None
+) -> None:
+    schedule = make_schedule(when, interval, False, at_time)
+    assert TimeSchedule.from_signature(schedule.signature) == schedule

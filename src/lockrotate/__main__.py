@@ -1,6 +1,6 @@
-"""``python -m lockrotate COMMAND``: the same as the ``lockrotate`` console script."""
+"""``python -m lockrotate COMMAND``: the ``lockrotate`` console script, by the same function."""
 
-from .bench.cli import main
+from ._cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

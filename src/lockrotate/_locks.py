@@ -17,11 +17,14 @@ run on the real system only.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import math
 import os
 from abc import ABC, abstractmethod
 from typing import Any, Final, Literal
+
+with contextlib.suppress(ImportError):  # not POSIX: no handler is built (require_posix)
+    import fcntl
 
 from ._errors import LockTimeout, LockUnusable, NotRegularFile
 from ._files import check_companion, open_companion

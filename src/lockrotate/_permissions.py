@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
+
+try:
+    import grp
+    import pwd
+except ImportError:  # not POSIX: no handler is built (_system.require_posix)
+    pass
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,10 @@ class SizePolicy:
         """Retention by count is the shifting itself: nothing more to remove."""
         return 0
 
-    @property
-    def rolls(self) -> bool:
-        return self.max_bytes > 0 and self.backup_count > 0
+    def hook_due(self, file: AppendFile, nbytes: int) -> bool:
+        """The stdlib's ``shouldRollover`` answer: by size alone, whatever ``backupCount``
+        (with 0 the stdlib's rollover only reopens the file, so ``emit`` skips it here)."""
+        return size_due(file, nbytes, self.max_bytes)
 
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, self.backup_count, self.hooks.namer)
@@ -173,7 +174,9 @@ class TimePolicy:
     def kept_by_count(self) -> int:
         return self.backup_count
 
-    rolls = True
+    def hook_due(self, file: AppendFile, nbytes: int) -> bool:
+        """The stdlib's ``shouldRollover`` answer."""
+        return self.due(file, nbytes)
 
     def scheme(self) -> Scheme:
         return TimedScheme(self.base_path, self.schedule, self.hooks.namer)
@@ -196,6 +199,8 @@ class TimePolicy:
         _, period, signature = entry
         if period > self.schedule.period_start(self.clock()):
             return None  # a period that has not begun: planted, or another host's clock
+        if file.size() > 0 and file.mtime() < period:
+            return None  # written before its period began (mtime set back): date it by mtime
         if signature != self.ledger.signature and signature not in self.mismatches:
             self.mismatches.add(signature)
             self.warn(

@@ -82,6 +82,9 @@ class Trigger(Protocol):
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         """With the lock held: must *file* really roll over?"""
 
+    def hook_due(self, file: AppendFile, nbytes: int) -> bool:
+        """The stdlib's ``shouldRollover`` answer (by size whatever ``backupCount``)."""
+
 
 class Discard(Protocol):
     def __call__(self, path: str) -> None: ...
@@ -436,7 +439,7 @@ class Core:
     def due_now(self, nbytes: int) -> bool:
         """The stdlib's ``shouldRollover``: would *nbytes* more roll the file over now?"""
         file = self.ensure_open()
-        return file.regular and self.trigger.due(file, nbytes)
+        return file.regular and self.trigger.hook_due(file, nbytes)
 
     def roll_now(self) -> None:
         """The stdlib's ``doRollover``: roll over, unless another process just did."""

@@ -5,8 +5,16 @@ For S, M and H, a boundary is an instant whose wall-clock reading (local time un
 daylight-saving change is met once. For periods of whole days (D, midnight, W0-W6), a
 boundary is the first instant at which the wall clock reads the rollover time (midnight or
 ``atTime``) on a day whose number since the epoch is aligned to the interval: once a
-calendar day, whether that time is repeated or skipped by the change. Two processes started at
+calendar day, whether that time is repeated or skipped by the change (skipped: the jump, or
+from 3.13 that time read with the offset before the jump). Two processes started at
 different moments therefore share every boundary.
+
+Where the stdlib changed its meaning, the schedule follows the Python it runs on. Before 3.13,
+``midnight`` with ``interval=N`` rolls every N days aligned as above, and ``W0``-``W6`` ignore
+``interval``. From 3.13 both honour it as that handler does: a period starts at the
+first rollover time (midnight or ``atTime``, on the weekday for ``W0``-``W6``) and lasts N days
+or weeks of wall-clock time. Such periods are not aligned to the epoch; processes share them
+through the period file, which records when the current one started.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import dataclasses
 import datetime
 import math
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +50,13 @@ _DIRECTIVES = {
     "j": r"\d{3}",
     "%": "%",
 }
+# Python 3.13's handler counts ``interval`` for ``midnight`` and ``W0``-``W6`` from the first
+# rollover time after the file's start; earlier handlers ignore it there (3.11, 3.12: weekly;
+# lockrotate before 3.13: ``midnight`` rolls every N days aligned to the epoch).
+INTERVAL_FROM_FIRST_ROLLOVER = sys.version_info >= (3, 13)
+# A rollover time that a daylight-saving jump skips: 3.13's handler rolls at that time read with
+# the offset before the jump (2:30 becomes 3:30); earlier ones are off by the jump.
+SKIPPED_TIME_BEFORE_JUMP = sys.version_info >= (3, 13)
 # 1970-01-01 was a Thursday: W3 in the stdlib's numbering (W0 is Monday).
 _EPOCH_WEEKDAY = 3
 
@@ -58,10 +74,16 @@ def utc_offset(t: float) -> int:
 
 @dataclass(frozen=True)
 class TimeSchedule:
-    """The boundaries of one ``when``/``interval``/``atTime``/``utc`` setting."""
+    """The boundaries of one ``when``/``interval``/``atTime``/``utc`` setting.
+
+    ``length`` is a period's length and ``grid`` the spacing of the instants a period may
+    start at: equal for aligned periods; on Python 3.13, ``midnight`` and ``W0``-``W6`` with an
+    interval above 1 start on any day (or week) and last ``length``.
+    """
 
     when: str
     length: int
+    grid: int
     phase: int
     utc: bool
     suffix: str
@@ -125,7 +147,10 @@ class TimeSchedule:
         try:
             when, length, phase, zone = signature.split("/")
             schedule = make_schedule(when, 1, zone == "utc", None)
-            return dataclasses.replace(schedule, length=int(length), phase=int(phase))
+            grid = int(length)
+            if INTERVAL_FROM_FIRST_ROLLOVER and (when == "MIDNIGHT" or when.startswith("W")):
+                grid = schedule.grid  # 3.13: such a period starts on any day (or week)
+            return dataclasses.replace(schedule, length=int(length), grid=grid, phase=int(phase))
         except ValueError:
             return None
 
@@ -146,23 +171,34 @@ class TimeSchedule:
         real = [t for t in candidates if t + offset(t) == wall]
         if real:
             return min(real)
-        # The clock jumps over that time today: the jump itself is the boundary.
+        # The clock jumps over that time today: the jump itself is the boundary; from 3.13,
+        # as that handler, the time read with the offset before the jump (2:30 is 3:30).
         low = min(candidates)
+        if SKIPPED_TIME_BEFORE_JUMP:
+            return wall - offset(low)
         return self._change_between(low, max(candidates), offset(low))
 
     def _wall_day(self, t: int) -> int:
         return (t + self.offset(t)) // DAY
 
     def _next_day_boundary(self, t: float) -> int:
-        step = self.length // DAY
-        day = self._wall_day(math.floor(t)) - 1
+        """The first start of a grid step after *t*, then (3.13) the rest of the period in
+        wall-clock days: what the stdlib's ``computeRollover`` returns."""
+        step = self.grid // DAY
+        start = math.floor(t)
+        day = self._wall_day(start) - 1
         day -= (day - self.phase // DAY) % step
-        while (boundary := self._day_boundary(day)) <= t:
+        while (boundary := self._day_boundary(day)) <= t or (
+            # 3.13, past a jump over the rollover time: that day's rollover was skipped.
+            SKIPPED_TIME_BEFORE_JUMP and start + self.offset(start) >= day * DAY + self.phase % DAY
+        ):
             day += step
-        return boundary
+        if self.grid == self.length:
+            return boundary
+        return self._day_boundary(day + (self.length - self.grid) // DAY)
 
     def _day_period_start(self, t: float) -> int:
-        step = self.length // DAY
+        step = self.grid // DAY
         day = self._wall_day(math.floor(t)) + 1
         day -= (day - self.phase // DAY) % step
         while (boundary := self._day_boundary(day)) > t:
@@ -199,12 +235,14 @@ def make_schedule(
     if key.startswith("W"):
         if len(key) != 2 or key[1] not in "0123456":
             raise ValueError(f"when={when!r}: a weekly rollover is 'W0' (Monday) to 'W6' (Sunday)")
-        length = 7 * DAY
+        grid = 7 * DAY
+        length = grid * interval if INTERVAL_FROM_FIRST_ROLLOVER else grid
         # As the stdlib: without atTime, at the midnight that ends the weekday.
         phase = (int(key[1]) - _EPOCH_WEEKDAY + (at_time is None)) % 7 * DAY
         label_key = "D"
     elif key in _UNIT:
         length = _UNIT[key] * interval
+        grid = DAY if key == "MIDNIGHT" and INTERVAL_FROM_FIRST_ROLLOVER else length
         label_key = "D" if key == "MIDNIGHT" else key
     else:
         raise ValueError(f"when must be one of S, M, H, D, midnight or W0-W6, not {when!r}")
@@ -217,7 +255,7 @@ def make_schedule(
             raise TypeError(f"atTime must be a datetime.time, not {at_time!r}")
         phase += at_time.hour * 3600 + at_time.minute * 60 + at_time.second
     suffix, pattern = _LABELS[label_key]
-    return TimeSchedule(key, length, phase, bool(utc), suffix, pattern)
+    return TimeSchedule(key, length, grid, phase, bool(utc), suffix, pattern)
 
 
 def label_regex(suffix: str) -> str:

@@ -20,6 +20,7 @@ from typing import TypedDict
 from ._compress import Format, check_format
 from ._locks import DEFAULT_BACKEND, LockBackend, check_backend, check_timeout
 from ._permissions import Permissions, resolve
+from ._system import require_posix
 
 _LONGEST_CHECK_INTERVAL = 3600.0
 _LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: the last second a label can name
@@ -176,6 +177,7 @@ def check(
     clock: Callable[[], float] = time.time,
 ) -> Settings:
     """Check every argument a handler takes besides its policy's."""
+    require_posix()
     base_path = path_arg(filename)
     codec, handler = codec_arg(encoding, errors)
     backend = check_backend(lock)

@@ -13,7 +13,6 @@ arithmetic given a timestamp) stays where it is: it touches nothing shared.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 import time
@@ -22,6 +21,27 @@ from contextlib import AbstractContextManager
 from time import sleep as _sleep
 from types import TracebackType
 from typing import Protocol
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): every handler refuses at construction
+    POSIX = False
+else:
+    POSIX = True
+
+UNSUPPORTED = (
+    "lockrotate runs only on POSIX systems (Linux, macOS, the BSDs): it needs flock() and "
+    "appends that O_APPEND makes atomic, and Windows has neither (a file another process has "
+    "open cannot be renamed, and an append is a seek then a write, so lines tear). On Windows, "
+    "let one process write the log: a logging.handlers.QueueHandler in every process and a "
+    "QueueListener with the stdlib's RotatingFileHandler in one (see docs/platforms.md)"
+)
+
+
+def require_posix() -> None:
+    """Refuse, at a handler's construction, a system lockrotate cannot be correct on."""
+    if not POSIX:
+        raise NotImplementedError(UNSUPPORTED)
 
 
 class Mutex(Protocol):

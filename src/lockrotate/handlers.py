@@ -98,8 +98,8 @@ class TimedRotatingFileHandler(SharedFileHandler):
         # The label, with room for a counter of two digits (a second file of one period).
         check_fits(settings.base_path, f".{schedule.label(0)}.99{_extension(settings)}")
         self.when = schedule.when
-        # The stdlib's value, even for W0-W6, where (as in the stdlib) it is not used.
-        self.interval = schedule.length * (interval if self.when.startswith("W") else 1)
+        # The stdlib's value, N weeks for W0-W6 also where (before 3.13) it is not used.
+        self.interval = schedule.grid * interval if self.when.startswith("W") else schedule.length
         self.utc = schedule.utc
         self.atTime = atTime
         self.extMatch = ext_match(schedule)

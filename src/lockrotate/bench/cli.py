@@ -1,13 +1,12 @@
-"""The ``lockrotate`` command line: parsing and dispatch only.
+"""``lockrotate bench``: its arguments, checked (:mod:`lockrotate._cli` hands them over).
 
-``lockrotate bench`` races handlers on one workload and verifies every record (see
-:mod:`lockrotate.bench.session`); ``lockrotate status`` is :func:`lockrotate.status.main`.
+The bench races handlers on one workload and verifies every record (see
+:mod:`lockrotate.bench.session`).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import multiprocessing
 import os
 import sys
@@ -16,7 +15,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._cli import Parser, positive, seconds, size, when
-from . import EXIT_USAGE
 from .contenders import CONTENDERS, Rotation, default_names
 from .workload import START_METHODS
 
@@ -37,9 +35,6 @@ DEFAULT_TOTAL = 30_000
 DEFAULT_REPEAT = 3
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_STUCK_SECONDS = 3.0
-# Subcommands that live in a module of their own: ``lockrotate NAME ARGS`` calls
-# ``lockrotate.NAME.main(ARGS)``, imported only when asked for.
-_ELSEWHERE = {"status": "show the state of a log: its files, lock and rotation"}
 
 
 class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -163,20 +158,9 @@ def _output_group(bench: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="lockrotate", description="Tools of the lockrotate logging handlers.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    bench_parser = commands.add_parser(
-        "bench",
-        help="race handlers on one workload and verify every record",
-        description=BENCH_ABOUT,
-        formatter_class=_DefaultsHelp,
-    )
+    parser = Parser(prog="lockrotate bench", description=BENCH_ABOUT, formatter_class=_DefaultsHelp)
     for add_group in (_workload_group, _rotation_group, _scenario_group, _output_group):
-        add_group(bench_parser)
-    bench_parser.set_defaults(subparser=bench_parser)
-    for name, about in _ELSEWHERE.items():
-        # Listed in the help; the arguments are the module's own business (see main).
-        commands.add_parser(name, help=about, add_help=False)
+        add_group(parser)
     return parser
 
 
@@ -255,19 +239,11 @@ def options(args: argparse.Namespace) -> Options:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``lockrotate bench ARGS`` (*argv* without the word ``bench``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in _ELSEWHERE:
-        command = importlib.import_module(f"lockrotate.{argv[0]}")
-        code: int = command.main(argv[1:])
-        return code
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        getattr(args, "subparser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    _check(args, args.subparser)
+    args = parser.parse_args(argv)
+    _check(args, parser)
     from .session import bench
 
-    return bench(options(args), argv)
+    return bench(options(args), ["bench", *argv])
