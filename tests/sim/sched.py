@@ -59,6 +59,7 @@ class VThread:
         self.waiting: Callable[[], bool] | None = None
         self.wake_at: float | None = None
         self.blocked_total = 0.0
+        self.write_faults = 0  # injected failures of the calls that put a record in a file
         self.error: BaseException | None = None
         self._go = threading.Event()
         self._real = threading.Thread(target=self._main, name=f"sim-{name}", daemon=True)
@@ -72,7 +73,8 @@ class VThread:
         except Killed:
             pass
         except BaseException as exc:  # reported by the scheduler, in the main thread
-            self.error = exc
+            if not self.proc.dead:  # a killed thread's unwinding proves nothing
+                self.error = exc
         finally:
             self.done = True
             self.sched._back.set()
@@ -213,6 +215,9 @@ class SimMutex:
         return True
 
     def release(self) -> None:
+        current = self.sched.current
+        if current is not None and current.proc.dead:
+            return  # unwinding after SIGKILL: this memory is gone anyway
         if self.owner is None:
             raise RuntimeError("release unlocked lock")
         self.count -= 1

@@ -26,6 +26,10 @@ FAULTABLE = (
 )  # fmt: skip
 
 
+#: The calls that put a record in its file: when one fails, the record may be lost (reported).
+WRITE_PATH = frozenset({"open", "fstat", "lseek", "write"})
+
+
 @dataclass
 class Fault:
     """Calls named in *ops* fail with *code*: the next *count* of them, or each one with
@@ -101,7 +105,10 @@ class SimSystem(System):
             if fault.fires(op, now, sched.rng.random()):
                 fault.count -= 1
                 self.injected += 1
+                if op in WRITE_PATH:
+                    sched.current.write_faults += 1
                 if fault.short and op == "write":
+                    fault.short = False  # the write that fills the disk; the rest fail
                     raise _Short(fault.code)
                 raise fail(fault.code)
 

@@ -19,7 +19,7 @@ import errno
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 NAME_MAX = 255
@@ -92,6 +92,8 @@ class World:
         self.root = self._new(stat.S_IFDIR | 0o755)
         self.root.nlink = 2
         self.fds: dict[int, dict[int, Description]] = {}
+        #: The inodes someone holds an flock on.
+        self.locked: set[Inode] = set()
         #: Called after each change of a name: (op, path, inode, replaced inode, dest).
         self.observers: list[Callable[[Stat], None]] = []
 
@@ -249,9 +251,14 @@ class World:
         if desc.refs == 0:
             inode = desc.inode
             inode.opened -= 1
-            if inode.exclusive is desc:
-                inode.exclusive = None
-            inode.shared.discard(desc)
+            self._unlock(inode, desc)
+
+    def _unlock(self, inode: Inode, desc: Description) -> None:
+        if inode.exclusive is desc:
+            inode.exclusive = None
+        inode.shared.discard(desc)
+        if inode.exclusive is None and not inode.shared:
+            self.locked.discard(inode)
 
     def write(self, pid: int, fd: int, data: bytes) -> int:
         desc = self._desc(pid, fd)
@@ -405,9 +412,7 @@ class World:
         inode = desc.inode
         op = operation & ~fcntl.LOCK_NB
         if op == fcntl.LOCK_UN:
-            if inode.exclusive is desc:
-                inode.exclusive = None
-            inode.shared.discard(desc)
+            self._unlock(inode, desc)
             desc.locker = None
             return True
         others_shared = inode.shared - {desc}
@@ -424,6 +429,7 @@ class World:
         else:
             raise fail(errno.EINVAL)
         desc.locker = pid
+        self.locked.add(inode)
         return True
 
     def lock_free(self, pid: int, fd: int, operation: int) -> bool:
@@ -437,13 +443,6 @@ class World:
         if operation & ~fcntl.LOCK_NB == fcntl.LOCK_SH:
             return inode.exclusive in (None, desc)
         return inode.exclusive in (None, desc) and not (inode.shared - {desc})
-
-    def held_locks(self) -> Iterator[tuple[Inode, Description]]:
-        for inode in self.inodes.values():
-            if inode.exclusive is not None:
-                yield inode, inode.exclusive
-            for desc in inode.shared:
-                yield inode, desc
 
     def referencing(self, desc: Description) -> list[int]:
         """The pids with a descriptor on *desc*."""
