@@ -60,6 +60,7 @@ class VThread:
         self.wake_at: float | None = None
         self.blocked_total = 0.0
         self.write_faults = 0  # injected failures of the calls that put a record in a file
+        self.fired: list[str] = []  # every injected failure, as "op errno"
         self.error: BaseException | None = None
         self._go = threading.Event()
         self._real = threading.Thread(target=self._main, name=f"sim-{name}", daemon=True)
@@ -163,7 +164,10 @@ class Scheduler:
             thread.pause()
         finally:
             thread.waiting = thread.wake_at = None
-            thread.blocked_total += self.mono - start
+            # Up to the deadline: how long the thread then waits to be scheduled is the
+            # simulation's doing, not the code's.
+            end = self.mono if deadline is None else min(self.mono, max(start, deadline))
+            thread.blocked_total += end - start
         return ready()
 
     # Called by the main thread -----------------------------------------------------------
@@ -177,12 +181,15 @@ class Scheduler:
             ready = [t for t in alive if t.runnable(now)]
             if ready:
                 return ready[self.rng.randrange(len(ready))]
-            wakes = [t.wake_at for t in alive if t.wake_at is not None and not t.proc.dead]
-            wakes += [t.proc.stopped_until for t in alive if t.proc.stopped_until > now]
+            wakes = [
+                t.proc.stopped_until if t.proc.stopped_until > now else t.wake_at
+                for t in alive
+                if t.proc.stopped_until > now or t.wake_at is not None
+            ]
             if not wakes:
                 names = ", ".join(f"{t.name}@{t.proc.pid}" for t in alive)
                 raise Deadlock(f"every thread waits forever: {names}")
-            self.mono = max(now, min(wakes))
+            self.mono = max(now, min(w for w in wakes if w is not None))
 
     def prune(self) -> None:
         self.threads = [t for t in self.threads if not t.done]

@@ -105,8 +105,10 @@ class SimSystem(System):
             if fault.fires(op, now, sched.rng.random()):
                 fault.count -= 1
                 self.injected += 1
+                thread = sched.current
+                thread.fired.append(f"{op} {errno.errorcode[fault.code]}")
                 if op in WRITE_PATH:
-                    sched.current.write_faults += 1
+                    thread.write_faults += 1
                 if fault.short and op == "write":
                     fault.short = False  # the write that fills the disk; the rest fail
                     raise _Short(fault.code)
