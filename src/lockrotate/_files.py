@@ -91,11 +91,7 @@ def open_companion(path: str, permissions: Permissions, mode: int, create: bool 
     Raises :class:`NotRegularFile` for anything but a regular file, without blocking on it.
     """
     try:
-        fd = (
-            open_file(path, READ_WRITE, permissions, mode)
-            if create
-            else os.open(path, READ_WRITE)
-        )
+        fd = open_file(path, READ_WRITE, permissions, mode) if create else os.open(path, READ_WRITE)
     except PermissionError:
         fd = os.open(path, READ)
     except IsADirectoryError:
