@@ -18,6 +18,7 @@ import pytest
 
 import lockrotate
 import lockrotate._compress
+from lockrotate._system import System
 from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
 from lockrotate.bench.workload import Workload, logger_for, run
 
@@ -154,7 +155,7 @@ def _kill_self(*_: object, **__: object) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _half_written(fmt: str, source: int, dest: int) -> int:
+def _half_written(fmt: str, source: int, dest: int, system: object) -> int:
     os.write(dest, b"\x1f\x8b half of a compressed file")
     _kill_self()
     return 0
@@ -190,7 +191,7 @@ STEPS: dict[str, Inject] = {
         mp, lambda source, _: _is_plain_backup(source)
     ),
     "after moving the source aside, before unlinking it": lambda mp: mp.setattr(
-        os, "remove", _kill_self
+        os, "unlink", _kill_self
     ),
 }
 
@@ -275,10 +276,10 @@ def test_shutdown_while_compressing_does_not_hang(tmp_path: Path) -> None:
     started = threading.Event()
     real = lockrotate._compress.compress_fd
 
-    def slow(fmt: str, source: int, dest: int) -> int:
+    def slow(fmt: str, source: int, dest: int, system: System) -> int:
         started.set()
         time.sleep(0.5)
-        return real(fmt, source, dest)
+        return real(fmt, source, dest, system)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(lockrotate._compress, "compress_fd", slow)

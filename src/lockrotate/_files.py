@@ -12,8 +12,10 @@ import os
 import stat
 from typing import Final
 
+from ._errors import NotRegularFile
 from ._naming import scratch_path
 from ._permissions import Permissions
+from ._system import REAL, System
 
 Identity = tuple[int, int]
 
@@ -24,37 +26,54 @@ READ_WRITE: Final = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 _CREATE_NEW: Final = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
 
 
-class NotRegularFile(OSError):
-    """A companion file's name is taken by a directory, FIFO, device or socket."""
-
-
-def identity_of(path: str) -> Identity | None:
+def identity_of(path: str, system: System = REAL) -> Identity | None:
     """(device, inode) of *path*, or None when nothing is there."""
     try:
-        st = os.stat(path)
+        st = system.stat(path)
     except FileNotFoundError:
         return None
     return (st.st_dev, st.st_ino)
 
 
-def create_new(path: str, permissions: Permissions, fallback_mode: int, flags: int) -> int:
+def lexists(path: str, system: System = REAL) -> bool:
+    """Whether anything (a dangling symlink too) has the name *path*: ``os.path.lexists``,
+    so a name that cannot exist (too long) does not."""
+    try:
+        system.lstat(path)
+    except OSError:
+        return False
+    return True
+
+
+def create_new(
+    path: str, permissions: Permissions, fallback_mode: int, flags: int, system: System = REAL
+) -> int:
     """Create *path*, which must not exist yet, and give it its mode and owner.
 
     The caller links or renames it into place, so that no one can open it under its final
     name before it has the right mode.
     """
     mode = fallback_mode if permissions.mode is None else permissions.mode
-    fd = os.open(path, flags | _CREATE_NEW, mode)
+    fd = system.open(path, flags | _CREATE_NEW, mode)
     try:
-        permissions.apply(fd)
+        if permissions.mode is not None:
+            system.fchmod(fd, permissions.mode)
+        if permissions.uid != -1 or permissions.gid != -1:
+            system.fchown(fd, permissions.uid, permissions.gid)
     except BaseException:
-        os.close(fd)
-        os.unlink(path)
+        system.close(fd)
+        system.unlink(path)
         raise
     return fd
 
 
-def open_file(path: str, flags: int, permissions: Permissions, fallback_mode: int = 0o666) -> int:
+def open_file(
+    path: str,
+    flags: int,
+    permissions: Permissions,
+    fallback_mode: int = 0o666,
+    system: System = REAL,
+) -> int:
     """Open *path* with *flags*, creating it if it is missing.
 
     Without ``chmod``/``owner`` a new file is made as ``open()`` makes it (through the umask).
@@ -63,58 +82,64 @@ def open_file(path: str, flags: int, permissions: Permissions, fallback_mode: in
     created meanwhile (that one is then opened as it is).
     """
     if not permissions.explicit:
-        return os.open(path, flags | os.O_CREAT, fallback_mode)
+        return system.open(path, flags | os.O_CREAT, fallback_mode)
     while True:
         try:
-            return os.open(path, flags)
+            return system.open(path, flags)
         except FileNotFoundError:
             pass
-        temp = scratch_path(path)
-        fd = create_new(temp, permissions, fallback_mode, flags & ~os.O_NONBLOCK)
+        temp = scratch_path(path, system)
+        fd = create_new(temp, permissions, fallback_mode, flags & ~os.O_NONBLOCK, system)
         try:
-            os.link(temp, path)
+            system.link(temp, path)
         except FileExistsError:
-            os.close(fd)
+            system.close(fd)
             continue
         except BaseException:
-            os.close(fd)
+            system.close(fd)
             raise
         finally:
-            os.unlink(temp)
+            system.unlink(temp)
         return fd
 
 
-def open_companion(path: str, permissions: Permissions, mode: int, create: bool = True) -> int:
+def open_companion(
+    path: str, permissions: Permissions, mode: int, create: bool = True, system: System = REAL
+) -> int:
     """Open a lock or period file for reading and writing (creating it when *create*), or
     read-only when another user's file may not be written: ``flock`` needs no more.
 
     Raises :class:`NotRegularFile` for anything but a regular file, without blocking on it.
     """
     try:
-        fd = open_file(path, READ_WRITE, permissions, mode) if create else os.open(path, READ_WRITE)
+        fd = (
+            open_file(path, READ_WRITE, permissions, mode, system)
+            if create
+            else system.open(path, READ_WRITE)
+        )
     except PermissionError:
-        fd = os.open(path, READ)
+        fd = system.open(path, READ)
     except IsADirectoryError:
         raise NotRegularFile(errno.EISDIR, "a directory holds the name", path) from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not stat.S_ISREG(system.fstat(fd).st_mode):
             raise NotRegularFile(errno.EINVAL, "not a regular file", path)
     except BaseException:
-        os.close(fd)
+        system.close(fd)
         raise
     return fd
 
 
-def check_companion(fd: int, mode: int) -> str | None:
+def check_companion(fd: int, mode: int, system: System = REAL) -> str | None:
     """Take from a companion file any permission bit outside *mode* when this process owns
     it; otherwise say what is wrong with it (another user's file, or wider bits)."""
-    st = os.fstat(fd)
+    st = system.fstat(fd)
     wider = st.st_mode & 0o777 & ~mode
-    if st.st_uid != os.geteuid():
+    if st.st_uid != system.geteuid():
         extra = f" and has mode {st.st_mode & 0o777:#o}" if wider else ""
         return f"is owned by uid {st.st_uid}{extra}"
     if wider:
-        os.fchmod(fd, st.st_mode & 0o777 & mode)
+        system.fchmod(fd, st.st_mode & 0o777 & mode)
     return None
 
 
@@ -128,15 +153,18 @@ class AppendFile:
     sized, dated or rotated.
     """
 
-    __slots__ = ("fd", "identity", "path", "regular", "torn")
+    __slots__ = ("fd", "identity", "path", "regular", "system", "torn")
 
-    def __init__(self, path: str, permissions: Permissions | None = None) -> None:
+    def __init__(
+        self, path: str, permissions: Permissions | None = None, system: System = REAL
+    ) -> None:
         self.path = path
-        self.fd = open_file(path, APPEND, permissions or Permissions())
+        self.system = system
+        self.fd = open_file(path, APPEND, permissions or Permissions(), 0o666, system)
         try:
-            st = os.fstat(self.fd)
+            st = system.fstat(self.fd)
         except BaseException:
-            os.close(self.fd)
+            system.close(self.fd)
             raise
         self.identity: Identity = (st.st_dev, st.st_ino)
         self.regular = stat.S_ISREG(st.st_mode)
@@ -147,14 +175,15 @@ class AppendFile:
         if self.torn:
             self._write_after_tear(data)
             return
-        written = os.write(self.fd, data)
+        written = self.system.write(self.fd, data)
         if written < len(data):
-            self._finish(data, written)
+            self.finish(data, written)
 
-    def _finish(self, data: bytes, written: int) -> None:
+    def finish(self, data: bytes, written: int) -> None:
+        """Write the rest of *data* after its first *written* bytes (a short write)."""
         try:
             while written < len(data):
-                written += os.write(self.fd, data[written:])
+                written += self.system.write(self.fd, data[written:])
         except OSError:
             self.torn = True
             raise
@@ -163,7 +192,7 @@ class AppendFile:
         """The rest of an earlier record was refused (disk full, file size limit): the piece
         that landed has no line end, so this record starts with one and stays whole."""
         data = b"\n" + data
-        self._finish(data, 0)
+        self.finish(data, 0)
         self.torn = False
 
     def size(self) -> int:
@@ -172,16 +201,16 @@ class AppendFile:
         ``lseek(SEEK_END)`` reads the same inode size as ``fstat`` at half the cost in Python;
         moving our offset is harmless, since ``O_APPEND`` writes go to the end regardless.
         """
-        return os.lseek(self.fd, 0, os.SEEK_END)
+        return self.system.lseek(self.fd, 0, os.SEEK_END)
 
     def mtime(self) -> float:
-        return os.fstat(self.fd).st_mtime
+        return self.system.fstat(self.fd).st_mtime
 
     def is_current(self) -> bool:
         """Whether the path still names the file this descriptor writes to."""
-        return identity_of(self.path) == self.identity
+        return identity_of(self.path, self.system) == self.identity
 
     def close(self) -> None:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
-            os.close(fd)
+            self.system.close(fd)

@@ -99,6 +99,10 @@ class System:
     def fsync(self, fd: int) -> None:
         os.fsync(fd)
 
+    def futimes(self, fd: int, ns: tuple[int, int]) -> None:
+        """Set the access and modification times (nanoseconds) of the open file *fd*."""
+        os.utime(fd, ns=ns)
+
     # Names -------------------------------------------------------------------------------
     def rename(self, src: str, dst: str) -> None:
         os.rename(src, dst)
