@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import lockrotate
+from lockrotate import _fork
 
 from .check import Checker, Violation
 from .sched import Killed, Process, Scheduler, SimMutex, VThread
-from .system import FAULTABLE, Fault, SimSystem
+from .system import ERRORS, FAULTABLE, Fault, SimSystem
 
 FOLDER = "/sim/logs"
 BASE = f"{FOLDER}/app.log"
@@ -149,7 +150,7 @@ def in_backoff(handler: Any, now: float) -> bool:
     """Whether *handler* is waiting for the next try of a failed rollover (or the lock is
     stuck): read from its internals, without a call into the seam, only to name a known way
     records go astray (docs/simulation.md, finding 1)."""
-    backoff = handler._coordinator.backoff
+    backoff = handler._core.backoff
     return bool(backoff.lock_stuck or backoff.next_try > now)
 
 
@@ -326,10 +327,10 @@ class Run:
         self.handlers.append(handler)
         self.checker.built(handler, config, proc.pid, self.sched.mono)
 
-    def app(self, proc: Process, reinit: bool) -> Callable[[], None]:
+    def app(self, proc: Process, at_fork: list[Any] | None = None) -> Callable[[], None]:
         def body() -> None:
-            if reinit:
-                self._at_fork(proc)
+            for item in at_fork or ():
+                item.check_fork()
             me = self.sched.current
             assert me is not None
             seq = 0
@@ -416,18 +417,16 @@ class Run:
         for handler in child.state["handlers"]:
             # The stdlib's own at-fork reinit of a handler's lock (not lockrotate's business).
             handler.lock = SimMutex(self.sched, reentrant=True)
+        # What Python's at-fork hooks reset in a real child: the copies of the objects
+        # lockrotate watches (a C fork skips this; then their pid checks do it).
+        copies = [memo[id(item)] for item in list(_fork._LIVE) if id(item) in memo]
         self.checker.forked(proc.pid, child.pid)
-        self.sched.spawn(child, self.app(child, reinit=python_hooks), "app")
-
-    def _at_fork(self, proc: Process) -> None:
-        """Python's at-fork hooks in a child, for the handlers it copied."""
-        for handler in proc.state["handlers"]:
-            handler._after_fork()
+        self.sched.spawn(child, self.app(child, copies if python_hooks else []), "app")
 
     def new_process(self) -> None:
         proc = self.sim.new_process(None)
         proc.state = {"handlers": [], "queue": []}
-        self.sched.spawn(proc, self.app(proc, reinit=False), "app")
+        self.sched.spawn(proc, self.app(proc), "app")
 
     # Chaos ------------------------------------------------------------------------------
     def live(self) -> list[Process]:
@@ -465,15 +464,15 @@ class Run:
             self.sim.clock_offset += jump
             what = f"clock {jump:+.2f}s"
         elif roll < 0.62:
-            ops = frozenset(rng.sample(FAULTABLE, rng.randint(1, 3)))
-            code = rng.choice((errno.ENOSPC, errno.EIO, errno.EACCES, errno.ENOENT))
             if rng.random() < 0.3:
                 # A full disk: every write fails until space comes back (the first may land
                 # in part, as a write that fills the disk does).
-                fault = Fault(ops | {"write"}, errno.ENOSPC, until=now + rng.uniform(0.1, 2.0),
+                ops = frozenset({"write", "pwrite", "open"})
+                fault = Fault(ops, errno.ENOSPC, until=now + rng.uniform(0.1, 2.0),
                               short=rng.random() < 0.3)  # fmt: skip
             else:
-                fault = Fault(ops, code, count=rng.randint(1, 3))
+                op = rng.choice(FAULTABLE)
+                fault = Fault(frozenset({op}), rng.choice(ERRORS[op]), count=rng.randint(1, 3))
             self.sim.faults.append(fault)
             what = f"fault {sorted(fault.ops)} {errno.errorcode[fault.code]} " + (
                 f"until +{fault.until - now:.2f}s" if fault.until else f"x{fault.count}"
@@ -482,7 +481,7 @@ class Run:
             config = rng.choice(self.family.configs)
             if len(proc.threads) < self.MAX_THREADS and rng.random() < 0.5:
                 proc.state["queue"].append(("build", config))
-                self.sched.spawn(proc, self.app(proc, reinit=False), "app")
+                self.sched.spawn(proc, self.app(proc), "app")
                 what = f"new thread in {proc.pid} building {config}"
             elif len(procs) < self.MAX_PROCS:
                 self.new_process()

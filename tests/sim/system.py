@@ -19,12 +19,26 @@ from lockrotate._system import System
 from .sched import Killed, Process, Scheduler, SimCondition, SimMutex, SimThreadHandle
 from .world import World, fail
 
-#: The calls a fault can be injected into, by kind.
-FAULTABLE = (
-    "open", "write", "fstat", "stat", "lstat", "rename", "link", "unlink", "listdir",
-    "flock", "pread", "pwrite", "read", "lseek", "fchmod", "futimes",
-)  # fmt: skip
-
+#: The calls a fault can be injected into, and the errors each can really return.
+ERRORS: dict[str, tuple[int, ...]] = {
+    "open": (errno.EACCES, errno.EIO, errno.ENOENT, errno.ENOSPC, errno.EMFILE),
+    "write": (errno.ENOSPC, errno.EIO, errno.EDQUOT),
+    "fstat": (errno.EIO,),
+    "stat": (errno.EACCES, errno.EIO, errno.ENOENT),
+    "lstat": (errno.EACCES, errno.EIO, errno.ENOENT),
+    "rename": (errno.EACCES, errno.EIO, errno.ENOENT, errno.ENOSPC),
+    "link": (errno.EACCES, errno.EIO, errno.ENOENT, errno.ENOSPC),
+    "unlink": (errno.EACCES, errno.EIO, errno.ENOENT),
+    "listdir": (errno.EACCES, errno.EIO, errno.ENOENT),
+    "flock": (errno.ENOLCK, errno.EIO),
+    "pread": (errno.EIO,),
+    "pwrite": (errno.ENOSPC, errno.EIO),
+    "read": (errno.EIO,),
+    "lseek": (errno.EIO,),
+    "fchmod": (errno.EPERM, errno.EIO),
+    "futimes": (errno.EPERM, errno.EIO),
+}
+FAULTABLE = tuple(ERRORS)
 
 #: The calls that put a record in its file: when one fails, the record may be lost (reported).
 WRITE_PATH = frozenset({"open", "fstat", "lseek", "write"})
