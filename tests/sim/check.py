@@ -43,6 +43,11 @@ RECORD_START = re.compile(rb"w(\d+)\.(\d+)")
 GZIP_MAGIC = b"\x1f\x8b"
 HANDOFF = 0.002  # the lock waiter's one grace beyond the deadline (lockrotate._locks)
 LONGEST_RETRY = 2.0
+#: How long before a report its cause may be (the longest chain: a compression retried
+#: five times with growing pauses).
+CAUSE_WINDOW = 20.0
+#: Chaos that can cause an outage (forks, threads, new handlers and closes cannot).
+TROUBLE = frozenset({"kill", "stop", "clock", "fault"})
 SLACK = 0.01  # virtual time a thread whose wait is over may wait more to be scheduled  # the longest pause before a failed rollover is tried again
 
 
@@ -66,16 +71,22 @@ class Checker:
         self.scratch = re.compile(rf"\.{b}\.[0-9a-f]{{8}}\.\d+\.[0-9a-f]{{12}}\.z", re.ASCII)
         self.scheme = re.compile(rf"{b}|{'|'.join(rotated)}|{hidden}", re.ASCII)
         self.problems: list[str] = []
+        #: The run's records, by key (set by the run).
+        self.emits: Mapping[tuple[int, int], Emit] = {}
+        self.back = False  # whether the run steps the clock back (then periods are not checked)
         self.rollovers = 0
         self.named: dict[int, set[str]] = defaultdict(set)  # inode -> its log names
         self.order: dict[int, int] = {}  # inode -> when it left the base name (rotation #)
         self.record_inodes: set[int] = set()
-        self.late: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        #: Writes of records into a file no longer in the log: (start, end, when).
+        self.late: dict[int, list[tuple[int, int, float]]] = defaultdict(list)
         self.asked_keys: set[tuple[int, int]] = set()
         self.reports: dict[int, list[float]] = defaultdict(list)
         self.born: dict[int, tuple[float, int, str]] = {}
         self.causes: list[float] = []
         self.back_steps: list[float] = []  # when the wall clock was stepped back
+        self.trouble: list[float] = []  # when something happened that may cause an outage
+        self.rotated_at: dict[int, float] = {}  # inode -> when it left the base name
         #: Known ways records are lost (found by this simulator; see docs/simulation.md).
         self.excused: dict[str, int] = defaultdict(int)
         self.forks: dict[int, int] = {}
@@ -139,6 +150,7 @@ class Checker:
             if name == self.base:
                 self.rollovers += 1
                 self.order[ino] = self.rollovers
+                self.rotated_at[ino] = self.sim.sched.mono
             elif self.scratch.fullmatch(name) and dest.endswith(".gz"):
                 plain = self._holder(dest[: -len(".gz")])
                 if plain is not None and plain in self.order:
@@ -157,6 +169,7 @@ class Checker:
             return
         world = self.sim.world
         data = bytes(world.inodes[ino].data)
+        self._periods(name, data)
         if not name.endswith(".gz"):
             packed = self._holder(name + ".gz")
             if packed is not None:
@@ -197,7 +210,7 @@ class Checker:
         self.record_inodes.add(ino)
         if not self.named.get(ino):
             end = len(inode.data)
-            self.late[ino].append((end - len(data), end, pid))
+            self.late[ino].append((end - len(data), end, self.sim.sched.mono))
 
     def built(self, handler: object, config: Config, pid: int, now: float) -> None:
         self.born[id(handler)] = (now, pid, str(config))
@@ -206,13 +219,26 @@ class Checker:
     def forked(self, parent: int, child: int) -> None:
         self.forks[child] = parent
 
-    def chaos(self, now: float, what: str) -> None:
+    def chaos(self, now: float, kind: str, what: str) -> None:
         self.causes.append(now)
+        if kind in TROUBLE:
+            self.trouble.append(now)
         if what.startswith("clock -"):
             self.back_steps.append(now)
 
-    def reported(self, handler: object, now: float, thread: VThread | None) -> None:
+    def reported(self, handler: object, now: float, thread: VThread | None, what: str) -> None:
+        """An outage needs a cause: a fault, a stopped or killed process, a clock step, or
+        (with several configurations) another configuration on the same file."""
         self.reports[id(handler)].append(now)
+        since = now - CAUSE_WINDOW
+        causes = [*self.trouble, *self.sim.fired_at]
+        if len(self.family.configs) > 1:
+            causes += self.causes
+        if not any(since <= t <= now for t in causes):
+            where = "" if thread is None else f" in {thread.proc.pid}/{thread.name}"
+            self.fail(
+                f"a report{where} with nothing in the last {CAUSE_WINDOW:g} s to cause it: {what}"
+            )
 
     def asked(self, key: tuple[int, int]) -> None:
         if key in self.asked_keys:
@@ -250,7 +276,7 @@ class Checker:
             raise Violation("; ".join(self.problems[:3]))
 
     # At the end ----------------------------------------------------------------------------
-    def at_end(self, emits: Mapping[tuple[int, int], Emit], back_jumps: bool) -> None:
+    def at_end(self, emits: Mapping[tuple[int, int], Emit]) -> None:
         world = self.sim.world
         where: dict[tuple[int, int], list[int]] = defaultdict(list)
         by_content: dict[bytes, int] = {}
@@ -268,7 +294,7 @@ class Checker:
                 last[key[0]] = key[1]
                 i = bisect.bisect_right(starts, here) - 1
                 if i >= 0 and late[i][0] <= here < late[i][1]:
-                    self._late(key, emits, ino)
+                    self._late(key, emits, ino, late[i][2])
         for key, emit in emits.items():
             found = where.get(key, [])
             if len(found) > 1:
@@ -282,7 +308,7 @@ class Checker:
                     f"w{key[0]}.{key[1]} lost, though none of its writes failed "
                     f"(faults in its emit: {list(emit.fired)}, reported: {emit.reported})"
                 )
-        self._files(by_content, emits, back_jumps)
+        self._files(by_content)
         self._outages()
         if self.problems:
             raise Violation("; ".join(self.problems[:3]))
@@ -313,11 +339,18 @@ class Checker:
                     self.fail(f"a torn record {piece[:40]!r}, though none of its writes failed")
             offset += len(line) + 1
 
-    def _late(self, key: tuple[int, int], emits: Mapping[tuple[int, int], Emit], ino: int) -> None:
+    def _late(
+        self, key: tuple[int, int], emits: Mapping[tuple[int, int], Emit], ino: int, when: float
+    ) -> None:
         emit = emits.get(key)
         if emit is None or emit.excused:
             return
-        way = self._known(emit)
+        way = self._known(emit, late=True)
+        stale = when - self.rotated_at.get(ino, float("-inf"))
+        if way is None and stale <= self.family.check_interval + self.family.lock_timeout:
+            # Finding 1: a writer notices a rotation by others at its next check; if they
+            # rotate its file out of retention before that, the records it writes are lost.
+            way = "written within check_interval of the file's rotation"
         if way is not None:
             self.excused[way] += 1
             return
@@ -327,7 +360,7 @@ class Checker:
             f"(emit {emit.wall[0]:.4f}..{emit.wall[1]:.4f}; inode: {history})"
         )
 
-    def _known(self, emit: Emit) -> str | None:
+    def _known(self, emit: Emit, late: bool = False) -> str | None:
         """Finding 1 (docs/simulation.md): after its own failed rollover, a process appends
         to its file until the next check, without noticing that others rotated it, and
         retention may delete it meanwhile. Finding 2: a writer stopped (SIGSTOP) between
@@ -339,7 +372,7 @@ class Checker:
             # Finding 3: in strict mode a failure other than a lock timeout while the lock is
             # held for the write (flock ENOLCK, a stat of the base path) drops the record.
             return "strict: a call failed with the lock held for the write"
-        if emit.backoff:
+        if emit.backoff and not late:
             return "writer in back-off after a failed rollover"
         longest_emit = self.family.lock_timeout + HANDOFF + SLACK
         for reported in self.reports.get(emit.handler, ()):
@@ -347,15 +380,11 @@ class Checker:
                 return "writer's own rollover failed in this emit"
         return None
 
-    def _files(
-        self, by_content: dict[bytes, int], emits: Mapping[tuple[int, int], Emit], back: bool
-    ) -> None:
+    def _files(self, by_content: dict[bytes, int]) -> None:
         world = self.sim.world
         names = world.names(self.folder)
         for name in names:
             self._in_scheme(name)
-        starts: dict[str, float] = {}
-        zones = {config.utc for config in self.family.configs if config.kind != "size"}
         for name, inode in names.items():
             data = bytes(inode.data)
             if name.endswith(".gz"):
@@ -368,13 +397,18 @@ class Checker:
                     self.fail(f"{name} decompresses to gzip data (compressed twice)")
                 elif data not in by_content:
                     self.fail(f"{name} decompresses to bytes no plain file of the log held")
-            m = self.timed.fullmatch(name)
-            if m is not None and len(zones) == 1 and not back:
-                label = time.strptime(m[1], LABEL_FORMAT)
-                start = calendar.timegm(label) if True in zones else time.mktime(label)
-                starts[name] = start
-                for key in self._keys(data):
-                    self._in_period(key, emits.get(key), name, start)
+            self._periods(name, data)
+
+    def _periods(self, name: str, data: bytes) -> None:
+        """Every record of the dated file *name* (plain *data*) in its period."""
+        m = self.timed.fullmatch(name)
+        zones = {config.utc for config in self.family.configs if config.kind != "size"}
+        if m is None or len(zones) != 1 or self.back or data.startswith(GZIP_MAGIC):
+            return
+        label = time.strptime(m[1], LABEL_FORMAT)
+        start = calendar.timegm(label) if True in zones else time.mktime(label)
+        for key in self._keys(data):
+            self._in_period(key, self.emits.get(key), name, start)
 
     def _in_period(self, key: tuple[int, int], emit: Emit | None, name: str, start: float) -> None:
         """A record is in the file of a period its emit overlapped (it may be on its way

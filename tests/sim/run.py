@@ -15,13 +15,14 @@ import errno
 import itertools
 import logging
 import random
+import sys
 import threading
 import time
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import lockrotate
 from lockrotate import _fork
@@ -65,10 +66,15 @@ class Family:
     name: str
     configs: tuple[Config, ...]
     tick: float  # mean virtual seconds per scheduler turn
+    #: Thousands of turns, as a real lock_timeout is thousands of a rollover's calls: shorter,
+    #: and ordinary contention for an unfair lock would time out.
     lock_timeout: float = 0.25
     check_interval: float = 0.2
     chaos: float = 0.004  # chance of a chaos action per scheduler turn
     back_jumps: bool = True
+    kinds: frozenset[str] | None = None  # the chaos actions allowed (None: all)
+    python_forks: bool | None = None  # forks run Python's at-fork hooks (None: by the seed)
+    near_boundary: float = 0.03  # half the runs start at most this long before a boundary
 
 
 SIZE = Config("size", max_bytes=700, backup=3)
@@ -80,13 +86,14 @@ FAMILIES: dict[str, Family] = {
     for family in (
         Family("size", (SIZE,), 40e-6),
         Family("namer", (Config("size", max_bytes=700, backup=3, namer=True),), 40e-6),
-        Family("time", (TIME,), 2e-3),
-        Family("timesize", (TIMESIZE,), 1e-3),
+        Family("time", (TIME,), 2e-3, lock_timeout=5.0),
+        Family("timesize", (TIMESIZE,), 1e-3, lock_timeout=2.5),
         Family("strict", (Config("size", max_bytes=700, backup=3, strict=True),), 40e-6),
         Family(
             "compression",
-            (Config("size", max_bytes=500, backup=3, compress="gzip"),),
+            (Config("size", max_bytes=12_000, backup=4, compress="gzip"),),
             1e-3,
+            lock_timeout=2.5,
         ),
         Family(
             "mixed",
@@ -97,11 +104,13 @@ FAMILIES: dict[str, Family] = {
                 Config("size", max_bytes=700, backup=3, hook=True),
             ),
             4e-4,
+            lock_timeout=1.0,
         ),
         Family(
             "mixed-time",
             (TIME, Config("time", backup=3, utc=True), Config("timesize", 900, backup=3)),
             2e-3,
+            lock_timeout=5.0,
             back_jumps=False,
         ),
     )
@@ -132,7 +141,7 @@ class SimTimed(_Reporting, lockrotate.TimedRotatingFileHandler):
 
 
 class SimHooked(SimSize):
-    """A stateful ``shouldRollover``, as a user writes one: it rolls every third call."""
+    """A stateful ``shouldRollover``, as a user writes one: it rolls every 20th call."""
 
     calls = 0
 
@@ -143,7 +152,7 @@ class SimHooked(SimSize):
         assert isinstance(run, Run)
         run.asked(record)
         self.calls += 1
-        return self.calls % 3 == 0
+        return self.calls % 20 == 0
 
 
 def in_backoff(handler: Any, now: float) -> bool:
@@ -269,14 +278,21 @@ class Run:
         self.sim = SimSystem(self.sched)
         self.sim.world.mkdir("/sim")
         self.sim.world.mkdir(FOLDER)
+        # Runs start at any phase of a second, half of them just before a boundary: the first
+        # file may be opened on both sides of it.
+        near = self.rng.uniform(0, family.near_boundary)
+        self.sim.clock_offset -= self.rng.choice((self.rng.random(), near))
         self.checker = Checker(self.sim, FOLDER, "app.log", family)
         self.emits: dict[tuple[int, int], Emit] = {}
+        self.checker.emits = self.emits
         self.in_emit: dict[int, Emit] = {}  # by thread
         self.seqs = itertools.count()
         self.chaos: list[Chaos] = []
         self.turn = 0
         self.stopping = False
-        self.back_jumps = family.back_jumps and self.rng.random() < 0.5
+        clock = family.kinds is None or "clock" in family.kinds
+        self.back_jumps = family.back_jumps and clock and self.rng.random() < 0.5
+        self.checker.back = self.back_jumps
         self.handlers: list[Any] = []
 
     # What the handlers report ------------------------------------------------------------
@@ -285,7 +301,9 @@ class Run:
         emit = None if thread is None else self.in_emit.get(thread.tid)
         if emit is not None:
             emit.reported = True
-        self.checker.reported(handler, self.sched.mono, thread)
+        error = sys.exc_info()[1]
+        what = f"{error!r}" if error is not None else record.getMessage()
+        self.checker.reported(handler, self.sched.mono, thread, what[:200])
 
     def asked(self, record: logging.LogRecord) -> None:
         key = getattr(record, "sim_key", None)
@@ -432,6 +450,12 @@ class Run:
     def live(self) -> list[Process]:
         return [p for p in self.sim.procs.values() if not p.dead and p is not self.sim.outside]
 
+    #: Chaos actions and their weights; a family may allow only some (``Family.kinds``).
+    WEIGHTS: ClassVar[dict[str, int]] = {
+        "fork": 12, "kill": 10, "stop": 8, "clock": 12, "fault": 20, "thread": 8,
+        "process": 8, "close": 22,
+    }  # fmt: skip
+
     def maybe_chaos(self) -> None:
         rng = random.Random(self.seed * 1_000_003 + self.turn)
         if rng.random() >= self.family.chaos or self.turn in self.disabled:
@@ -439,61 +463,78 @@ class Run:
         procs = self.live()
         if not procs:
             return
-        proc = rng.choice(procs)
-        now = self.sched.mono
-        roll = rng.random()
-        what: str
-        if roll < 0.12 and len(procs) < self.MAX_PROCS:
-            hooks = rng.random() < 0.5
-            proc.state["queue"].append(("fork", hooks))
-            what = f"fork {proc.pid} ({'Python' if hooks else 'C'} hooks)"
-        elif roll < 0.22 and len(procs) > 1:
-            self.sim.kill(proc)
-            for thread in list(proc.threads):
-                while not thread.done:
-                    thread.resume()
-            what = f"SIGKILL {proc.pid}"
-        elif roll < 0.30:
-            length = rng.choice((0.05, 0.3, 1.0, 3.0))
-            proc.stopped_until = now + length
-            proc.stopped_total += length
-            what = f"SIGSTOP {proc.pid} for {length}s"
-        elif roll < 0.42:
-            back = self.back_jumps and rng.random() < 0.4
-            jump = -rng.uniform(0.3, 3.0) if back else rng.uniform(0.3, 5.0)
-            self.sim.clock_offset += jump
-            what = f"clock {jump:+.2f}s"
-        elif roll < 0.62:
-            if rng.random() < 0.3:
-                # A full disk: every write fails until space comes back (the first may land
-                # in part, as a write that fills the disk does).
-                ops = frozenset({"write", "pwrite", "open"})
-                fault = Fault(ops, errno.ENOSPC, until=now + rng.uniform(0.1, 2.0),
-                              short=rng.random() < 0.3)  # fmt: skip
-            else:
-                op = rng.choice(FAULTABLE)
-                fault = Fault(frozenset({op}), rng.choice(ERRORS[op]), count=rng.randint(1, 3))
-            self.sim.faults.append(fault)
-            what = f"fault {sorted(fault.ops)} {errno.errorcode[fault.code]} " + (
-                f"until +{fault.until - now:.2f}s" if fault.until else f"x{fault.count}"
-            )
-        elif roll < 0.78:
-            config = rng.choice(self.family.configs)
-            if len(proc.threads) < self.MAX_THREADS and rng.random() < 0.5:
-                proc.state["queue"].append(("build", config))
-                self.sched.spawn(proc, self.app(proc), "app")
-                what = f"new thread in {proc.pid} building {config}"
-            elif len(procs) < self.MAX_PROCS:
-                self.new_process()
-                what = "new process"
-            else:
-                proc.state["queue"].append(("build", config))
-                what = f"build {config} in {proc.pid}"
-        else:
-            proc.state["queue"].append(("close", rng.randrange(8)))
-            what = f"close a handler of {proc.pid}"
+        kinds = [k for k in self.WEIGHTS if self.family.kinds is None or k in self.family.kinds]
+        kind = rng.choices(kinds, [self.WEIGHTS[k] for k in kinds])[0]
+        what = getattr(self, f"_chaos_{kind}")(rng, rng.choice(procs), len(procs))
+        if what is None:
+            return
         self.chaos.append(Chaos(self.turn, self.sched.steps, what))
-        self.checker.chaos(now, what)
+        self.checker.chaos(self.sched.mono, kind, what)
+
+    def _chaos_fork(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        if procs >= self.MAX_PROCS:
+            return None
+        hooks = self.family.python_forks if self.family.python_forks is not None else (
+            rng.random() < 0.5
+        )  # fmt: skip
+        proc.state["queue"].append(("fork", hooks))
+        return f"fork {proc.pid} ({'Python' if hooks else 'C'} hooks)"
+
+    def _chaos_kill(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        if procs <= 1:
+            return None
+        self.sim.kill(proc)
+        for thread in list(proc.threads):
+            while not thread.done:
+                thread.resume()
+        return f"SIGKILL {proc.pid}"
+
+    def _chaos_stop(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        length = rng.choice((0.2, 1.2, 4.0)) * self.family.lock_timeout
+        proc.stopped_until = self.sched.mono + length
+        proc.stopped_total += length
+        return f"SIGSTOP {proc.pid} for {length}s"
+
+    def _chaos_clock(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        back = self.back_jumps and rng.random() < 0.4
+        jump = -rng.uniform(0.3, 3.0) if back else rng.uniform(0.3, 5.0)
+        self.sim.clock_offset += jump
+        return f"clock {jump:+.2f}s"
+
+    def _chaos_fault(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        now = self.sched.mono
+        if rng.random() < 0.3:
+            # A full disk: every write fails until space comes back (the first may land in
+            # part, as a write that fills the disk does).
+            ops = frozenset({"write", "pwrite", "open"})
+            fault = Fault(ops, errno.ENOSPC, until=now + rng.uniform(0.1, 2.0),
+                          short=rng.random() < 0.3)  # fmt: skip
+        else:
+            op = rng.choice(FAULTABLE)
+            fault = Fault(frozenset({op}), rng.choice(ERRORS[op]), count=rng.randint(1, 3))
+        self.sim.faults.append(fault)
+        return f"fault {sorted(fault.ops)} {errno.errorcode[fault.code]} " + (
+            f"until +{fault.until - now:.2f}s" if fault.until else f"x{fault.count}"
+        )
+
+    def _chaos_thread(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        config = rng.choice(self.family.configs)
+        proc.state["queue"].append(("build", config))
+        apps = [t for t in proc.threads if t.name == "app" and not t.done]
+        if len(apps) >= self.MAX_THREADS:
+            return f"build {config} in {proc.pid}"
+        self.sched.spawn(proc, self.app(proc), "app")
+        return f"new thread in {proc.pid} building {config}"
+
+    def _chaos_process(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        if procs >= self.MAX_PROCS:
+            return None
+        self.new_process()
+        return "new process"
+
+    def _chaos_close(self, rng: random.Random, proc: Process, procs: int) -> str | None:
+        proc.state["queue"].append(("close", rng.randrange(8)))
+        return f"close a handler of {proc.pid}"
 
     # The run ----------------------------------------------------------------------------
     def go(self) -> Result:
@@ -518,7 +559,7 @@ class Run:
                 checker.after_step(self.turn)
                 sched.prune()
             self.finish()
-            checker.at_end(self.emits, self.back_jumps)
+            checker.at_end(self.emits)
         except Violation as exc:
             violation = exc
         except Exception as exc:  # a deadlock, the world refusing a call, a thread's error

@@ -76,6 +76,7 @@ class SimSystem(System):
         self.procs: dict[int, Process] = {}
         self.faults: list[Fault] = []
         self.injected = 0
+        self.fired_at: list[float] = []  # when each injected fault fired
         #: Told about every write that reached a file: (pid, inode number, bytes).
         self.on_write: list[Callable[[int, int, bytes], None]] = []
         self._next_pid = 5_000_000  # above any real pid_max: os.kill finds none
@@ -119,6 +120,7 @@ class SimSystem(System):
             if fault.fires(op, now, sched.rng.random()):
                 fault.count -= 1
                 self.injected += 1
+                self.fired_at.append(now)
                 thread = sched.current
                 thread.fired.append(f"{op} {errno.errorcode[fault.code]}")
                 if op in WRITE_PATH:

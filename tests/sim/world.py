@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 NAME_MAX = 255
 DEVICE = 2049
 _SYMLOOP_MAX = 40
+KERNEL_TICK = 0.004
+TICK_PHASE = 0.0013
 
 
 def fail(code: int, path: str | None = None) -> OSError:
@@ -122,7 +124,10 @@ class World:
         return inode
 
     def _now_ns(self) -> int:
-        return int(self.clock() * 1e9)
+        """File times come from the kernel's coarse clock: the last tick (4 ms), whose phase
+        has nothing to do with second boundaries."""
+        now = self.clock() - TICK_PHASE
+        return int((now - now % KERNEL_TICK + TICK_PHASE) * 1e9)
 
     def _parent(self, path: str, depth: int = 0) -> tuple[Inode, str]:
         """The directory holding *path*'s last component (symlinks followed), and the name."""
