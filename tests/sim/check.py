@@ -19,9 +19,9 @@ lockrotate invents cannot pass.
 from __future__ import annotations
 
 import bisect
-import itertools
 import calendar
 import gzip
+import itertools
 import re
 import time
 import zlib
@@ -42,13 +42,12 @@ RECORD = re.compile(rb"w(\d+)\.(\d+) [0-9.]+ [a-z]*")
 RECORD_START = re.compile(rb"w(\d+)\.(\d+)")
 GZIP_MAGIC = b"\x1f\x8b"
 HANDOFF = 0.002  # the lock waiter's one grace beyond the deadline (lockrotate._locks)
-LONGEST_RETRY = 2.0
 #: How long before a report its cause may be (the longest chain: a compression retried
 #: five times with growing pauses).
 CAUSE_WINDOW = 20.0
 #: Chaos that can cause an outage (forks, threads, new handlers and closes cannot).
 TROUBLE = frozenset({"kill", "stop", "clock", "fault"})
-SLACK = 0.01  # virtual time a thread whose wait is over may wait more to be scheduled  # the longest pause before a failed rollover is tried again
+SLACK = 0.01  # virtual time a thread whose wait is over may wait more to be scheduled
 
 
 class Violation(Exception):
@@ -285,7 +284,6 @@ class Checker:
             by_content.setdefault(data, ino)
             late = sorted(self.late.get(ino, ()))
             starts = [start for start, _, _ in late]
-            offset = 0
             last: dict[int, int] = {}
             for here, key in self._records(data, emits):
                 where[key].append(ino)
@@ -345,7 +343,7 @@ class Checker:
         emit = emits.get(key)
         if emit is None or emit.excused:
             return
-        way = self._known(emit, late=True)
+        way = self._known(emit)
         stale = when - self.rotated_at.get(ino, float("-inf"))
         if way is None and stale <= self.family.check_interval + self.family.lock_timeout:
             # Finding 1: a writer notices a rotation by others at its next check; if they
@@ -360,7 +358,7 @@ class Checker:
             f"(emit {emit.wall[0]:.4f}..{emit.wall[1]:.4f}; inode: {history})"
         )
 
-    def _known(self, emit: Emit, late: bool = False) -> str | None:
+    def _known(self, emit: Emit) -> str | None:
         """Finding 1 (docs/simulation.md): after its own failed rollover, a process appends
         to its file until the next check, without noticing that others rotated it, and
         retention may delete it meanwhile. Finding 2: a writer stopped (SIGSTOP) between
@@ -372,7 +370,7 @@ class Checker:
             # Finding 3: in strict mode a failure other than a lock timeout while the lock is
             # held for the write (flock ENOLCK, a stat of the base path) drops the record.
             return "strict: a call failed with the lock held for the write"
-        if emit.backoff and not late:
+        if emit.backoff:
             return "writer in back-off after a failed rollover"
         longest_emit = self.family.lock_timeout + HANDOFF + SLACK
         for reported in self.reports.get(emit.handler, ()):

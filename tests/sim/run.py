@@ -608,7 +608,7 @@ class Run:
             while not thread.done:
                 try:
                     thread.resume()
-                except BaseException:  # noqa: BLE001 - a thread's error is already reported
+                except BaseException:
                     break
         ours = {id(h) for h in self.handlers}
         logging._handlerList[:] = [  # type: ignore[attr-defined]

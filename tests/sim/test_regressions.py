@@ -16,6 +16,8 @@ from .run import FAMILIES, Config, Family, Result, Run
 
 #: The most steps a defect may take to be found, over all the seeds tried.
 BUDGET = 300_000
+#: Steps each family first runs without the defect, to show the violation is the defect's.
+CLEAN = 100_000
 QUIET = frozenset({"thread", "process", "close"})  # chaos that causes no outage
 
 
@@ -28,13 +30,13 @@ class Defect:
     seed_steps: int = 20_000  # a defect of a run's first moments is found by many short seeds
 
 
-def hunt(defect: Defect) -> tuple[Result | None, int, int]:
-    """Seeds until one fails as expected: (its result, seeds tried, steps in all)."""
+def hunt(defect: Defect, budget: int = BUDGET) -> tuple[Result | None, int, int]:
+    """Seeds until one fails: (its result, seeds tried, steps in all)."""
     steps = 0
     seed = 0
-    while steps < BUDGET:
+    while steps < budget:
         seed += 1
-        result = Run(defect.family, seed, min(defect.seed_steps, BUDGET - steps)).go()
+        result = Run(defect.family, seed, min(defect.seed_steps, budget - steps)).go()
         steps += result.steps
         if result.violation is not None:
             return result, seed, steps
@@ -56,9 +58,9 @@ def _recompress(mp: pytest.MonkeyPatch) -> None:
 
     def by_any_copy(self: _archive.Inventory, identity: tuple[int, int]) -> _archive.Entry | None:
         for entry in self.entries:
-            if entry.plain is None and entry.packed is not None:
-                if entry.packed.identity == identity:
-                    return dataclasses.replace(entry, plain=entry.packed, packed=None)
+            packed = entry.packed
+            if entry.plain is None and packed is not None and packed.identity == identity:
+                return dataclasses.replace(entry, plain=packed, packed=None)
         return holding(self, identity)
 
     mp.setattr(_archive.Inventory, "waiting", all_waiting)
@@ -159,7 +161,7 @@ DEFECTS = [
 
 @pytest.mark.parametrize("defect", DEFECTS, ids=[d.name for d in DEFECTS])
 def test_the_simulator_finds(defect: Defect, monkeypatch: pytest.MonkeyPatch) -> None:
-    clean, _, clean_steps = hunt(defect)
+    clean, _, clean_steps = hunt(defect, CLEAN)
     assert clean is None, f"{defect.family.name} fails without the defect: {clean.trace()}"
     defect.patch(monkeypatch)
     found, seed, steps = hunt(defect)
