@@ -426,9 +426,7 @@ class Run:
         """This thread forks: the child has a copy of the process's objects and one thread."""
         sim = self.sim
         child = sim.new_process(proc)
-        memo: dict[int, Any] = {id(self): self, id(sim): sim, id(self.sched): self.sched}
-        for obj in (*sim.procs.values(), *self.sched.threads, sim.world, self.rng):
-            memo[id(obj)] = obj
+        memo: dict[int, Any] = {id(self): self, id(self.rng): self.rng}
         with _forkable():
             child.state = copy.deepcopy(proc.state, memo)
         child.state["queue"] = []

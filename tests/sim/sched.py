@@ -44,6 +44,9 @@ class Process:
     #: Whether this process has asked for its pid since it was forked (the core's reset).
     asked_pid: bool = True
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Process:
+        return self  # the world's, not a forked process's memory
+
 
 class VThread:
     """A virtual thread: a real thread that runs only while it holds the baton."""
@@ -64,6 +67,9 @@ class VThread:
         self.error: BaseException | None = None
         self._go = threading.Event()
         self._real = threading.Thread(target=self._main, name=f"sim-{name}", daemon=True)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VThread:
+        return self  # a child copies a reference to a thread of its parent, not the thread
 
     def _main(self) -> None:
         self._go.wait()
@@ -127,6 +133,9 @@ class Scheduler:
         self.steps = 0
         self._tids = 0
         self._back = threading.Event()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Scheduler:
+        return self
 
     def new_tid(self) -> int:
         self._tids += 1

@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from lockrotate._system import System
 
@@ -81,6 +82,9 @@ class SimSystem(System):
         self.on_write: list[Callable[[int, int, bytes], None]] = []
         self._next_pid = 5_000_000  # above any real pid_max: os.kill finds none
         self.outside = self.new_process(None)  # the test itself, for set-up
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SimSystem:
+        return self  # one world for every process
 
     # The simulation's own controls ------------------------------------------------------
     def new_process(self, parent: Process | None) -> Process:
