@@ -50,6 +50,7 @@ HANDOFF = 0.002  # the lock waiter's one grace beyond the deadline (lockrotate._
 CAUSE_WINDOW = 20.0
 #: Chaos that can cause an outage (forks, threads, new handlers and closes cannot).
 TROUBLE = frozenset({"kill", "stop", "clock", "fault"})
+LONGEST_RETRY = 2.0  # the longest pause before a failed rollover is tried again
 SLACK = 0.01  # virtual time a thread whose wait is over may wait more to be scheduled
 
 
@@ -392,6 +393,17 @@ class Checker:
                 return "writer's own rollover failed in this emit"
         return None
 
+    def _near_trouble(self, emit: Emit) -> str | None:
+        """Finding 5: while any process is in an outage (or waits to retry after one), the
+        base file may not roll over at its boundary, and records of the next period join it
+        there. A record is held to its period only away from trouble."""
+        window = LONGEST_RETRY + self.family.check_interval + self.family.lock_timeout
+        for times in (self.sim.fired_at, self.trouble):
+            i = bisect.bisect_left(times, emit.mono - window)
+            if i < len(times) and times[i] <= emit.mono + self.family.lock_timeout:
+                return "written during or just after an outage"
+        return None
+
     def _files(self, by_content: dict[bytes, int]) -> None:
         world = self.sim.world
         names = world.names(self.folder)
@@ -431,7 +443,7 @@ class Checker:
             or (emit.wall[0] < start + 1.0 and emit.wall[1] >= start)
         ):
             return
-        way = self._known(emit)
+        way = self._known(emit) or self._near_trouble(emit)
         if way is not None:
             self.known(f"misfiled: {way}")
             return

@@ -247,6 +247,7 @@ class Result:
     chaos: list[Chaos] = field(default_factory=list)
     #: Records lost in known ways (reported to the lead, see docs/simulation.md), by way.
     excused: dict[str, int] = field(default_factory=dict)
+    budget: int = 0  # the steps it was given
 
     def trace(self, last: int = 25) -> str:
         lines = [f"family={self.family} seed={self.seed}: {self.violation}"]
@@ -577,6 +578,7 @@ class Run:
             violation,
             self.chaos,
             dict(checker.excused),
+            self.budget,
         )
 
     def finish(self) -> None:

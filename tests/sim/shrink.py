@@ -55,8 +55,7 @@ def shrink(failing: Result, budget: float = 60.0) -> tuple[Result, frozenset[int
 
 
 def command(result: Result, disabled: frozenset[int]) -> str:
-    return (
-        f"pytest tests/sim --sim-seed {result.seed} -k {result.family!r}"
-        + (f"  (shrunk: chaos turns {sorted(disabled)} disabled, {result.turns} turns)"
-           if disabled else "")
-    )  # fmt: skip
+    """The command that replays *result*'s seed (the whole run, which fails the same way)."""
+    shrunk = f" (shrunk: chaos of turns {sorted(disabled)} left out)" if disabled else ""
+    node = f"tests/sim/test_sim.py::test_family[{result.family}]"
+    return f'SIM_STEPS={result.budget} pytest "{node}" --sim-seed {result.seed}{shrunk}'

@@ -41,7 +41,7 @@ def fail_with(result: Result) -> None:
     shrunk, disabled = shrink(result)
     pytest.fail(
         f"{result.trace()}\n\nshrunk to {shrunk.turns} turns, {len(shrunk.chaos)} chaos "
-        f"actions:\n{shrunk.trace()}\nreplay: {command(shrunk, disabled)}",
+        f"actions:\n{shrunk.trace()}\nreplay: {command(result, disabled)}",
         pytrace=False,
     )
 
