@@ -436,7 +436,9 @@ class Run:
             handler.lock = SimMutex(self.sched, reentrant=True)
         # What Python's at-fork hooks reset in a real child: the copies of the objects
         # lockrotate watches (a C fork skips this; then their pid checks do it).
-        copies = [memo[id(item)] for item in list(_fork._LIVE) if id(item) in memo]
+        # In the order the copy met them (a WeakSet's order is its members' addresses').
+        watched = {id(item) for item in list(_fork._LIVE)}
+        copies = [copied for key, copied in memo.items() if key in watched]
         self.checker.forked(proc.pid, child.pid)
         self.sched.spawn(child, self.app(child, copies if python_hooks else []), "app")
 

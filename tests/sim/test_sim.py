@@ -11,8 +11,11 @@ is the long run.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +81,25 @@ def test_a_seed_replays_exactly() -> None:
     )
     assert [str(c) for c in first.chaos] == [str(c) for c in second.chaos]
     assert str(first.violation) == str(second.violation)
+
+
+def test_a_seed_replays_in_another_process() -> None:
+    """Replay happens in a new process, with another string hash seed: the run is the same."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from sim.run import FAMILIES, Run; "
+        "r = Run(FAMILIES['mixed-time'], 12, 25000).go(); "
+        "print(r.steps, r.turns, r.records, r.rollovers, [str(c) for c in r.chaos])"
+    )
+    tests = str(Path(__file__).parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code, tests],
+            env={**env, "PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in (1, 2)
+    }
+    assert len(outputs) == 1, outputs
