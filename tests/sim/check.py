@@ -207,6 +207,16 @@ class Checker:
             if names and other in self.order and self.order[other] > rank
         }
         if len(newer) < self.keep - 1:
+            mtime = world.inodes[ino].mtime_ns
+            if any(
+                self.order[other] < rank and world.inodes[other].mtime_ns > mtime
+                for other, names in self.named.items()
+                if names and other in self.order
+            ):
+                # Finding 6: retention orders dated files by their last write, and a late
+                # append (a writer in back-off or stopped) makes an older file look newer.
+                self.known("retention misled by a late append to an older file")
+                return
             if self.back_steps:
                 # Finding 4: retention orders dated files by their last write, and a clock
                 # stepped back by more than a period makes the newest look older.
