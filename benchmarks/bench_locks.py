@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from lockrotate import BACKENDS
-from lockrotate._locks import InterProcessLock, make_lock
+from lockrotate._locks import BACKENDS, InterProcessLock, make_lock
 
 TIMEOUT = 10.0
 

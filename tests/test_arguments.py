@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -605,7 +606,7 @@ def test_at_time_with_a_clock_aligned_when_is_refused(when: str, tmp_path: Path)
 
 
 @BOTH
-@pytest.mark.parametrize("lock", sorted(lockrotate.BACKENDS))
+@pytest.mark.parametrize("lock", sorted(typing.get_args(lockrotate.LockBackend)))
 def test_lock_good(cls: Handler, lock: str, tmp_path: Path) -> None:
     args, kwargs = default_args(cls, tmp_path)
     assert_works(cls, args, {**kwargs, "lock": lock})
@@ -616,7 +617,7 @@ def test_lock_good(cls: Handler, lock: str, tmp_path: Path) -> None:
 def test_lock_sweep(lock: object, tmp_path: Path) -> None:
     folder = fresh_folder(tmp_path)
     args, kwargs = default_args(SIZE, folder)
-    if isinstance(lock, str) and lock in lockrotate.BACKENDS:
+    if isinstance(lock, str) and lock in typing.get_args(lockrotate.LockBackend):
         assert_works(SIZE, args, {**kwargs, "lock": lock})
     else:
         assert_refused(SIZE, "lock", args, {**kwargs, "lock": lock}, folder)

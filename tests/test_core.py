@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -186,3 +187,65 @@ def test_an_emit_during_close_does_not_reopen_the_file(
     assert not late.is_alive()
     assert descriptors_under(tmp_path) == 0
     assert lines(base) == ["before close", "during close"]
+
+
+# Loose ends --------------------------------------------------------------------------------
+
+
+def test_a_rollover_needs_no_new_thread_at_interpreter_shutdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At interpreter shutdown (3.12+) no thread can be started: a rollover that finds the
+    lock taken polls for it instead of failing with "can't create new thread"."""
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        if thread.name == "lockrotate-lock-waiter":
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+        real_start(thread)
+
+    base = str(tmp_path / "app.log")
+    failures: list[BaseException | None] = []
+
+    class Recording(lockrotate.RotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:
+            failures.append(sys.exc_info()[1])
+
+    handler = Recording(base, maxBytes=150, backupCount=3, lock_timeout=5)
+    emit(handler, RECORD)
+    other = os.open(handler.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another process holds the lock for a moment
+    monkeypatch.setattr(threading.Thread, "start", start)
+    threading.Timer(0.2, os.close, [other]).start()
+    emit(handler, RECORD)  # due: waits for the lock without a waiter thread
+    handler.close()
+    assert failures == []
+    assert handler.stats.rollovers == 1
+    assert lines(base + ".1") == [RECORD]
+
+
+def test_options_fixed_at_construction_are_read_only(tmp_path: Path) -> None:
+    """Assigning ``compress``, ``max_age`` or ``max_total_bytes`` after construction would
+    change nothing: it is refused instead of ignored (``maxBytes`` stays writable)."""
+    handler = lockrotate.RotatingFileHandler(
+        str(tmp_path / "app.log"), maxBytes=100, backupCount=2, compress="gzip", max_age=60
+    )
+    try:
+        assert (handler.compress, handler.max_age, handler.max_total_bytes) == ("gzip", 60, None)
+        for name, value in (("compress", None), ("max_age", 1.0), ("max_total_bytes", 10)):
+            with pytest.raises(AttributeError):
+                setattr(handler, name, value)
+        handler.maxBytes = 200
+        assert handler.maxBytes == 200
+    finally:
+        handler.close()
+
+
+def test_the_public_names() -> None:
+    assert "LockUnusable" in lockrotate.__all__ and "Options" in lockrotate.__all__
+    assert "BACKENDS" not in lockrotate.__all__ and "DEFAULT_BACKEND" not in lockrotate.__all__
+    for name in ("LockTimeout", "LockUnusable", "NotRegularFile"):
+        assert issubclass(getattr(lockrotate, name), lockrotate.LockrotateError)
+    assert issubclass(lockrotate.LockTimeout, TimeoutError)
+    assert issubclass(lockrotate.LockUnusable, OSError)
+    assert lockrotate.LockUnusable(13, "denied", "/x/.app.log.lock").path == "/x/.app.log.lock"

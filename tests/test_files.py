@@ -21,6 +21,7 @@ from lockrotate._files import (
     open_file,
 )
 from lockrotate._permissions import Permissions
+from lockrotate._system import System
 
 
 class WriteSpy:
@@ -32,7 +33,7 @@ class WriteSpy:
         self.files: list[tuple[tuple[int, int], int]] = []
         self._real = os.write
         self._chunk = chunk
-        monkeypatch.setattr(os, "write", self)
+        monkeypatch.setattr(System, "write", staticmethod(self))  # the seam\'s write
 
     def __call__(self, fd: int, data: bytes) -> int:
         if self._chunk is not None:
@@ -149,12 +150,12 @@ def test_a_torn_record_does_not_swallow_the_next(
             return real_write(fd, bytes(data[:4]))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "write", half_then_full)
+    monkeypatch.setattr(System, "write", staticmethod(half_then_full))  # the seam\'s write
     with pytest.raises(OSError, match="No space"):
         file.write(b"torn record\n")
     assert file.torn
     assert len(calls) == 2, "the short write was not finished"
-    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(System, "write", staticmethod(real_write))  # the seam\'s write
     file.write(b"after\n")
     assert not file.torn
     file.write(b"last\n")

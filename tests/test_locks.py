@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_in_child
-from lockrotate import BACKENDS, LockTimeout
-from lockrotate._locks import make_lock
+from lockrotate import LockTimeout
+from lockrotate._locks import BACKENDS, make_lock
 
 SHORT = 0.05
 ACQUIRED, TIMED_OUT = 0, 2

@@ -45,7 +45,7 @@ class FakePolicy:
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, 1000, None)
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         return self.due_now
 
     def wants_lock_to_adopt(self, file: AppendFile) -> bool:

@@ -1,6 +1,5 @@
 """The stdlib handler around the core: encoding, ``handleError``, the stdlib's attributes as
-views, and its hooks. Every decision a record meets is :mod:`lockrotate._rollover`'s.
-"""
+views, and its hooks. Every decision a record meets is :mod:`lockrotate._rollover`'s."""
 
 from __future__ import annotations
 
@@ -9,12 +8,11 @@ import io
 import logging
 import logging.handlers
 import os
-import stat
 from typing import cast
 
 from ._compose import BySize, ByTime, compose
 from ._compress import Format
-from ._files import lexists
+from ._files import is_folder, never_overwrite
 from ._naming import lock_path
 from ._policy import SizePolicy, TimePolicy
 from ._settings import Settings, count_arg, flag_arg
@@ -38,16 +36,15 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     ) -> None:
         base = settings.base_path
         delay = flag_arg("delay", delay)
-        if not delay and not _is_folder(system, os.path.dirname(base)):
+        if not delay and not is_folder(os.path.dirname(base), system):
             raise FileNotFoundError(errno.ENOENT, f"the folder of log file {base!r} does not exist")
         self._settings = settings
-        self._system = system
+        self._codec, self._codec_errors = settings.codec, settings.errors
         self.lock_file = lock_path(base, settings.lock_dir)
         self._core, policy = compose(settings, rotation, self, system)
         self._policy = cast("SizePolicy | TimePolicy", policy)
         self._hand_over_hooks()
-        # Everything that can be refused has been checked: only now does logging know the
-        # handler (and close it at exit).
+        # All refusals are behind us: only now does logging know the handler (and close it).
         super().__init__(base, "a", encoding=encoding, delay=True, errors=errors)
         # As the stdlib's rotating handlers leave them (BaseRotatingHandler resets encoding).
         self.delay = delay
@@ -61,7 +58,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     def __setattr__(self, name: str, value: object) -> None:
         super().__setattr__(name, value)
-        if name in _HOOKS:  # assigned on the instance: honoured as the stdlib does
+        if name in _HOOKS:  # assigned on the instance: honoured, as the stdlib's emit does
             self._hand_over_hooks()
 
     def __delattr__(self, name: str) -> None:
@@ -73,12 +70,8 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """The core calls ``shouldRollover``/``doRollover`` only where they are not ours."""
         should, do = self.shouldRollover, self.doRollover
         own_should = getattr(should, "__func__", None) is SharedFileHandler.shouldRollover
-        self._core.should = None if own_should else should
-        self._core.do = (
-            None if getattr(do, "__func__", None) is SharedFileHandler.doRollover else do
-        )
-
-    # The stdlib's attributes, as views -------------------------------------------------------
+        own_do = getattr(do, "__func__", None) is SharedFileHandler.doRollover
+        self._core.take_hooks(None if own_should else should, None if own_do else do)
 
     @property
     def maxBytes(self) -> int:
@@ -97,19 +90,17 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def backupCount(self, value: int) -> None:
         self._policy.backup_count = count_arg("backupCount", value)
 
+    # Options fixed at construction are read-only: assigning them could change nothing.
     @property
     def compress(self) -> Format | None:
-        """The ``compress`` option (read-only: it is fixed when the handler is built)."""
         return self._settings.compress
 
     @property
     def max_age(self) -> float | None:
-        """The ``max_age`` option in seconds (read-only)."""
         return self._settings.max_age
 
     @property
     def max_total_bytes(self) -> int | None:
-        """The ``max_total_bytes`` option (read-only)."""
         return self._settings.max_total_bytes
 
     @property
@@ -117,13 +108,10 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         """What this process's handler did since it was built (or since this process forked)."""
         return self._core.stats
 
-    # The write path ---------------------------------------------------------------------------
-
     def emit(self, record: logging.LogRecord) -> None:
         """Hand the encoded record to the core, which writes it as one ``write()``."""
         try:
-            settings = self._settings
-            data = (self.format(record) + self.terminator).encode(settings.codec, settings.errors)
+            data = (self.format(record) + self.terminator).encode(self._codec, self._codec_errors)
             self._core.write(data, record)
         except RecursionError:
             raise
@@ -134,66 +122,39 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     def failed(self, record: logging.LogRecord | None) -> None:
         """Called from an ``except`` block when an outage starts."""
-        self.handleError(
-            record
-            or logging.makeLogRecord(
-                {"name": "lockrotate", "msg": f"lockrotate: logging to {self.baseFilename} failed"}
-            )
-        )
+        message = f"lockrotate: logging to {self.baseFilename} failed"
+        self.handleError(record or logging.makeLogRecord({"name": "lockrotate", "msg": message}))
 
     def report(self, message: str) -> None:
-        """A problem found outside ``emit`` (the compressor thread, a configuration mismatch),
-        which has no record of its own: reported through ``handleError`` like the rest."""
+        """A problem with no record of its own (the compressor thread, a warning)."""
         try:
             raise RuntimeError(message)
         except RuntimeError:
             self.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))
 
-    # Stdlib hooks -----------------------------------------------------------------------------
-
     def shouldRollover(self, record: logging.LogRecord | None) -> bool:
-        """Whether *record* would trigger a rollover now (the stdlib's hook). A subclass may
-        override it: ``emit`` then asks it once per record, and rolls over through the
-        protocol when it says so."""
+        """Whether *record* would trigger a rollover now. A subclass's override is asked once
+        per record by ``emit``, which then rolls over through the protocol."""
         with self.lock:  # type: ignore[union-attr]  # created by logging.Handler
-            file = self._core.ensure_open()
-            if not file.regular:
-                return False
-            settings = self._settings
             text = "" if record is None else self.format(record) + self.terminator
-            return self._policy.due(file, len(text.encode(settings.codec, settings.errors)))
+            return self._core.due_now(len(text.encode(self._codec, self._codec_errors)))
 
     def doRollover(self) -> None:
-        """Roll over now, unless another process just did (then its new file is used). A
-        subclass may override it; ``emit`` then calls it when a rollover is due."""
+        """Roll over now, unless another process just did (then its new file is used)."""
         with self.lock:  # type: ignore[union-attr]
-            core = self._core
-            if core.reentered():
-                core.rotate_if_due_locked(0, force=True)
-            else:
-                core.roll(0, force=True)
+            self._core.roll_now()
 
     def rotate(self, source: str, dest: str) -> None:
         """Move *source* to *dest* (or call ``rotator``); never replaces an existing file."""
         if callable(self.rotator):
-            self.rotator(source, dest)
-            return
-        if lexists(dest, self._system):
-            raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a rotated file", dest)
-        self._system.rename(source, dest)
+            return self.rotator(source, dest)
+        never_overwrite(dest, self._core.system)
+        self._core.system.rename(source, dest)
 
     def close(self) -> None:
-        """Close the file; a compression in progress finishes, pending ones stay plain. A
-        record logged after this is appended through a descriptor opened for it alone."""
+        """Close; a compression in progress finishes, pending ones stay plain. A later record
+        is appended through a descriptor of its own."""
         self._core.stop_compressing()
         with self.lock:  # type: ignore[union-attr]
             self._core.close()
-            # Under the handler lock, as the stdlib does: no emit can slip in between.
-            logging.Handler.close(self)
-
-
-def _is_folder(system: System, path: str) -> bool:
-    try:
-        return stat.S_ISDIR(system.stat(path).st_mode)
-    except OSError:
-        return False
+            logging.Handler.close(self)  # under the lock, as the stdlib: no emit slips in

@@ -45,6 +45,27 @@ def lexists(path: str, system: System = REAL) -> bool:
     return True
 
 
+def is_folder(path: str, system: System = REAL) -> bool:
+    try:
+        return stat.S_ISDIR(system.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def never_overwrite(dest: str, system: System = REAL) -> None:
+    """Refuse to move anything onto *dest* if any file has that name."""
+    if lexists(dest, system):
+        raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
+
+
+def companion_warning(what: str, path: str, problem: str, risk: str) -> str:
+    """The warning about a lock or period file (*what*) that is another user's or too open."""
+    return (
+        f"lockrotate: the {what} file {path} {problem}: {risk}; keep shared logs in a folder "
+        "that only trusted users can write"
+    )
+
+
 def create_new(
     path: str, permissions: Permissions, fallback_mode: int, flags: int, system: System = REAL
 ) -> int:

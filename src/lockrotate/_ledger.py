@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._files import Identity, check_companion, open_companion
+from ._files import Identity, check_companion, companion_warning, open_companion
 from ._permissions import Permissions
 from ._system import REAL, System
 
@@ -60,8 +60,9 @@ class PeriodLedger:
         if problem is not None and problem != self._warned:
             self._warned = problem
             self.warn(
-                f"lockrotate: the period file {self.path} {problem}: another user can date "
-                "this log's files; keep shared logs in a folder that only trusted users can write"
+                companion_warning(
+                    "period", self.path, problem, "another user can date this log's files"
+                )
             )
         return fd
 

@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 from ._system import REAL, System
 
-Kind = Literal["open", "follow", "roll", "lock", "write", "period", "tidy", "settings"]
+Kind = Literal["open", "follow", "roll", "lock", "write", "period", "tidy"]
 
 FIRST_RETRY: Final = 1.0
 LONGEST_RETRY: Final = 2.0

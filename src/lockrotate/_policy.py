@@ -9,17 +9,19 @@ away", the naming scheme the archive reads); only the time policy also has a *da
 
 from __future__ import annotations
 
-import errno
+import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 from ._archive import Inventory, Scheme
-from ._files import AppendFile, lexists
+from ._files import AppendFile, lexists, never_overwrite
 from ._ledger import PeriodLedger
 from ._naming import Namer, NumberedScheme, TimedScheme, numbered_name, timed_name
 from ._outage import Outages
 from ._schedule import TimeSchedule
 from ._system import REAL, System
+
+_SEEK_END: Final = os.SEEK_END
 
 
 class Hooks(Protocol):
@@ -56,6 +58,7 @@ class SizePolicy:
         system: System = REAL,
     ) -> None:
         self.system = system
+        self.lseek = system.lseek
         self.base_path = base_path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
@@ -73,8 +76,13 @@ class SizePolicy:
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, self.backup_count, self.hooks.namer)
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
-        return self.backup_count > 0 and size_due(file, nbytes, self.max_bytes)
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
+        """``size_due``, inlined: it is asked for every record."""
+        max_bytes = self.max_bytes
+        if max_bytes <= 0 or self.backup_count <= 0:
+            return False
+        size = self.lseek(file.fd, 0, _SEEK_END)
+        return size > 0 and size + nbytes > max_bytes
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         return self.due(file, nbytes)
@@ -101,11 +109,9 @@ class SizePolicy:
             target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
-                if lexists(dest, self.system):
-                    raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
+                never_overwrite(dest, self.system)
                 self.system.rename(info.path, dest)
         self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
-
 
 
 class TimePolicy:
@@ -157,11 +163,11 @@ class TimePolicy:
         self.period = period
         self.rollover_at = self.schedule.next_boundary(period)
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         now = self.clock()
         if now >= self.rollover_at or now < self.period:
             return True
-        return size_due(file, nbytes, self.max_bytes)
+        return self.max_bytes > 0 and size_due(file, nbytes, self.max_bytes)
 
     def _recorded(self, file: AppendFile) -> int | None:
         """The period the ledger holds for *file*, if it is believable."""

@@ -45,9 +45,11 @@ Glossary:
 - *outage*: a run of failures of one or more kinds, reported once (:mod:`._outage`).
 - *stuck*: the lock could not be had in time; until it is free again, no try waits for it.
 
-One rollover, from ``emit`` to the rename, is eight frames: ``emit``, :meth:`Core.write`,
-``_slow``, :meth:`Core.roll`, :meth:`Core.rotate_if_due_locked`, the roller's
-``rotate_locked``, the handler's ``rotate`` (the stdlib hook) and the system's ``rename``.
+One rollover, from ``emit`` to the rename, is seven frames deep: ``emit``,
+:meth:`Core.write`, ``_slow``, ``_roll_reporting`` (which takes the lock), then with it held
+:meth:`Core.rotate_if_due_locked`, the roller's ``rotate_locked`` and the handler's
+``rotate`` (the stdlib's hook), which calls the system's ``rename``
+(``benchmarks/rollover_frames.py`` prints them).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from typing import Protocol
 from ._archive import Archive, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
-from ._files import APPEND, AppendFile, open_file
+from ._files import APPEND, AppendFile, companion_warning, open_file
 from ._fork import watch
 from ._locks import InterProcessLock
 from ._naming import Namer
@@ -73,8 +75,9 @@ from ._system import System
 class Trigger(Protocol):
     """When a file rolls over."""
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
-        """Without the lock, cheaply: must *file* roll over before *nbytes* more?"""
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
+        """Without the lock, cheaply: must *file* roll over before *nbytes* more (of
+        *record*)? Asked for every record on the fast path."""
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         """With the lock held: must *file* really roll over?"""
@@ -129,6 +132,8 @@ class Hooks(Protocol):
 
 
 ShouldRollover = Callable[[logging.LogRecord], bool]
+Ask = Callable[[AppendFile, int, logging.LogRecord], bool]
+_FOREVER = float("inf")
 DoRollover = Callable[[], None]
 
 
@@ -166,10 +171,12 @@ class Core:
         self.file: AppendFile | None = None
         self.should: ShouldRollover | None = None
         self.do: DoRollover | None = None
+        # What the fast path asks whether a record is due: the trigger, the handler's own
+        # shouldRollover, or nobody (a pipe; a failed rollover waiting for its next try).
+        self.ask: Ask | None = None
         self.closed = False
         self._warned: str | None = None
         self._monotonic = system.monotonic
-        self._write = system.write
         self.pid = system.getpid()
         self._reset()
         # Built last, from the finished core, which is its host.
@@ -186,6 +193,8 @@ class Core:
         # (``deferred``) the trigger is not asked at all.
         self.next_check = 0.0
         self.deferred = False
+        # Until when (``monotonic``) records may take the fast path; 0: the next one does not.
+        self.fast_until = 0.0
 
     # The write path ------------------------------------------------------------------------
 
@@ -195,58 +204,85 @@ class Core:
         ``should`` and ``do`` are the handler's ``shouldRollover``/``doRollover`` when a
         subclass (or the instance) overrides them; each is asked at most once per record.
         """
-        file = self.file
-        should = self.should
         due: bool | None = None
-        # The fast path: a file is open, not in strict mode, and either it never rotates (a
-        # pipe) or the base path was checked within ``check_interval`` and the record is not
-        # due (or a failed rollover waits for its next try): one write, nothing else.
-        if file is not None and not self.strict:
-            if not file.regular:
-                return self._append(file, data)
-            if self._monotonic() < self.next_check:
-                if self.deferred:
-                    return self._append(file, data)
-                due = should(record) if should is not None else self.trigger.due(file, len(data))
-                if not due:
-                    return self._append(file, data)
+        # The fast path: one write, nothing else. ``fast_until`` (see ``_arm``) says that a
+        # regular file or a pipe is open, not in strict mode, not torn, and that the base path
+        # was checked within ``check_interval``; then only ``ask`` remains (None: not asked).
+        if self._monotonic() < self.fast_until:
+            file = self.file
+            ask = self.ask
+            n = len(data)
+            if ask is None or not (due := ask(file, n, record)):  # type: ignore[arg-type]
+                written = self.system.write(file.fd, data)  # type: ignore[union-attr]
+                if written != n:
+                    self._finish(file, data, written)  # type: ignore[arg-type]
+                stats = self.stats
+                stats.records += 1
+                stats.bytes += n
+                return
         self.outages.record = record
         try:
-            self._slow(data, due, record, should, self.do)
+            self._slow(data, due, record)
         finally:
             self.outages.record = None
+            self._arm()
+
+    def take_hooks(self, should: ShouldRollover | None, do: DoRollover | None) -> None:
+        """The handler's own ``shouldRollover``/``doRollover`` (None: the core decides)."""
+        self.should, self.do = should, do
+        self._arm()
+
+    def _arm(self) -> None:
+        """Decide whether the next records may take the fast path, and what it asks."""
+        file = self.file
+        if (
+            file is None
+            or self.strict
+            or self.closed
+            or file.torn
+            or "write" in self.outages.failing
+        ):
+            self.fast_until = 0.0
+        elif not file.regular:
+            self.fast_until, self.ask = _FOREVER, None
+        else:
+            self.fast_until = self.next_check
+            self.ask = None if self.deferred else self._asker()
+
+    def _asker(self) -> Ask:
+        should = self.should
+        if should is None:
+            return self.trigger.due
+        return lambda file, nbytes, record: should(record)
+
+    def _finish(self, file: AppendFile, data: bytes, written: int) -> None:
+        """A short write: finish it (a failure leaves the file torn, for the slow path)."""
+        try:
+            file.finish(data, written)
+        finally:
+            self._arm()
 
     def write_failed(self, record: logging.LogRecord) -> None:
         """Called from an ``except`` block: *record*'s write failed (reported once per
-        outage; the next record tries again)."""
+        outage; the next record tries again, on the slow path, which ends the outage)."""
         self.outages.record = record
         try:
             self.outages.failed("write")
         finally:
             self.outages.record = None
+            self.fast_until = 0.0
 
     def _append(self, file: AppendFile, data: bytes) -> None:
-        if file.torn:
-            file.write(data)
-        else:
-            written = self._write(file.fd, data)
-            if written < len(data):
-                file.finish(data, written)
+        file.write(data)
         stats = self.stats
         stats.records += 1
         stats.bytes += len(data)
         if self.outages.failing:
             self.outages.ok("write")
 
-    def _slow(
-        self,
-        data: bytes,
-        due: bool | None,
-        record: logging.LogRecord,
-        should: ShouldRollover | None,
-        do: DoRollover | None,
-    ) -> None:
+    def _slow(self, data: bytes, due: bool | None, record: logging.LogRecord) -> None:
         """Everything but the fast path: open, follow an outside move, roll over."""
+        should, do = self.should, self.do
         self.check_fork()
         if self.closed:
             self._write_once(data)
@@ -282,7 +318,7 @@ class Core:
         record: logging.LogRecord,
         should: ShouldRollover | None,
     ) -> bool:
-        return should(record) if should is not None else self.trigger.due(file, nbytes)
+        return should(record) if should is not None else self.trigger.due(file, nbytes, record)
 
     def _strict(
         self,
@@ -302,17 +338,12 @@ class Core:
                 if backoff.lock_stuck:
                     backoff.succeeded()
                 file = self.rotate_if_due_locked(0, adopt_only=True)
-                if (
-                    file.regular
-                    and backoff.ready()
-                    and self._due(file, len(data), record, should)
-                ):
+                if file.regular and backoff.ready() and self._due(file, len(data), record, should):
                     self._roll_reporting(len(data), should is not None, do, locked=True)
                     file = self.file or file
                 self._append(file, data)
         except (LockTimeout, LockUnusable):
-            backoff.failed(lock=True)
-            self.outages.failed("lock")
+            self._lock_failed()
             return True
         finally:
             self.archive.trash.empty()
@@ -330,10 +361,13 @@ class Core:
             elif locked:
                 self.rotate_if_due_locked(nbytes, force)
             else:
-                self.roll(nbytes, force)
+                try:
+                    with self.held():
+                        self.rotate_if_due_locked(nbytes, force)
+                finally:
+                    self.archive.trash.empty()
         except (LockTimeout, LockUnusable):
-            self.backoff.failed(lock=True)
-            self.outages.failed("lock")
+            self._lock_failed()
         except Exception:
             self.backoff.failed()
             self.outages.failed("roll")
@@ -341,6 +375,12 @@ class Core:
             self.backoff.succeeded()
             self.outages.ok("lock")
             self.outages.ok("roll")
+
+    def _lock_failed(self) -> None:
+        """From an ``except`` block: the lock could not be had (reported once per outage);
+        until it is free again, no try waits for it."""
+        self.backoff.failed(lock=True)
+        self.outages.failed("lock")
 
     def _write_once(self, data: bytes) -> None:
         """After ``close()``: append the record through a descriptor of its own, as the stdlib
@@ -378,6 +418,18 @@ class Core:
         if file.regular and not file.is_current():
             return self._open(locked=False)
         return file
+
+    def due_now(self, nbytes: int) -> bool:
+        """The stdlib's ``shouldRollover``: would *nbytes* more roll the file over now?"""
+        file = self.ensure_open()
+        return file.regular and self.trigger.due(file, nbytes)
+
+    def roll_now(self) -> None:
+        """The stdlib's ``doRollover``: roll over, unless another process just did."""
+        if self.reentered():
+            self.rotate_if_due_locked(0, force=True)
+        else:
+            self.roll(0, force=True)
 
     def roll(self, nbytes: int, force: bool = False) -> AppendFile:
         """Take the lock and roll over if the file is due (or *force*); raises
@@ -446,8 +498,7 @@ class Core:
             with self.held():
                 dating.adopted(file, True)
         except (LockTimeout, LockUnusable):
-            self.backoff.failed(lock=True)
-            self.outages.failed("lock")
+            self._lock_failed()
             dating.adopted(file, False)
         else:
             self.backoff.succeeded()
@@ -485,11 +536,8 @@ class Core:
             raise
         if lock.problem is not None and self._warned != lock.problem:
             self._warned = lock.problem
-            self.hooks.report(
-                f"lockrotate: the lock file {lock.path} {lock.problem}: any process that can "
-                "read it can hold the log's lock; keep shared logs in a folder that only "
-                "trusted users can write"
-            )
+            risk = "any process that can read it can hold the log's lock"
+            self.hooks.report(companion_warning("lock", lock.path, lock.problem, risk))
         self.holder = self.system.thread_id()
         return waited
 
@@ -529,6 +577,7 @@ class Core:
     def close(self) -> None:
         """Close the file and the lock; later records are written through a descriptor each."""
         self.closed = True
+        self.fast_until = 0.0
         if self.file is not None:
             file, self.file = self.file, None
             file.close()

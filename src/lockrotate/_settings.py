@@ -19,7 +19,6 @@ from typing import TypedDict
 
 from ._compress import Format, check_format
 from ._locks import DEFAULT_BACKEND, LockBackend, check_backend, check_timeout
-from ._naming import lock_stem
 from ._permissions import Permissions, resolve
 
 _LONGEST_CHECK_INTERVAL = 3600.0
@@ -150,11 +149,6 @@ class Settings:
     permissions: Permissions
     #: None: the system's clock.
     clock: Callable[[], float] | None
-
-    @property
-    def stem(self) -> str:
-        """The hidden path, without extension, of the lock and period files."""
-        return lock_stem(self.base_path, self.lock_dir)
 
     def companion_mode(self) -> int:
         """Lock and period files: the base file's owner and group bits, none for others."""

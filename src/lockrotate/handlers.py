@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 from typing import Unpack
 
 from ._archive import expired
@@ -18,7 +17,7 @@ from ._compose import BySize, ByTime, ledger_for
 from ._compress import EXTENSIONS
 from ._naming import check_fits
 from ._policy import SizePolicy, TimePolicy
-from ._schedule import ext_match, label_regex, make_schedule
+from ._schedule import ext_match, make_schedule
 from ._settings import Options, Settings, check, count_arg, flag_arg
 from ._system import REAL, System
 
@@ -122,7 +121,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
         schedule = self._policy.schedule.with_suffix(value)
         check_fits(self.baseFilename, f".{schedule.label(0)}.99{_extension(self._settings)}")
         self._policy.schedule = schedule
-        self.extMatch = re.compile(rf"^{label_regex(value)}(?:\.\d+)?$", re.ASCII)
+        self.extMatch = ext_match(schedule)
 
     @property
     def rolloverAt(self) -> int:
