@@ -115,10 +115,10 @@ DEFECTS = [
         "fork mid-rollover",
         Family(
             "regress-fork",
-            (SIZE,),
+            (dataclasses.replace(SIZE, max_bytes=300),),  # many rollovers to fork in
             40e-6,
             chaos=0.02,
-            kinds=QUIET | {"fork"},
+            kinds=frozenset({"fork", "thread"}),
             python_forks=False,
         ),
         "nothing in the last",
