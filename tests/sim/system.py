@@ -76,6 +76,7 @@ class SimSystem(System):
         self.sched = sched
         self.clock_offset = 1_800_000_000.0 - sched.mono  # wall time = monotonic + offset
         self.world = World(self.wall)
+        self.world.on_bad_fd = self._bad_fd
         self.procs: dict[int, Process] = {}
         self.faults: list[Fault] = []
         self.injected = 0
@@ -105,6 +106,11 @@ class SimSystem(System):
         proc.dead = True
         proc.stopped_until = 0.0
         self.world.exit(proc.pid)
+
+    def _bad_fd(self, pid: int, fd: int) -> None:
+        thread = self.sched.current
+        if thread is not None:
+            thread.fired.append(f"EBADF on fd {fd} (not injected)")
 
     def wall(self) -> float:
         """The wall clock, read without a switch point (the world's file times)."""

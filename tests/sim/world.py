@@ -98,6 +98,8 @@ class World:
         self.locked: set[Inode] = set()
         #: Called after each change of a name: (op, path, inode, replaced inode, dest).
         self.observers: list[Callable[[Stat], None]] = []
+        #: Called when a process uses a descriptor it does not have (before EBADF).
+        self.on_bad_fd: Callable[[int, int], None] = lambda pid, fd: None
 
     # Processes ------------------------------------------------------------------------
     def spawn(self, pid: int) -> None:
@@ -202,6 +204,7 @@ class World:
         try:
             return self.fds[pid][fd]
         except KeyError:
+            self.on_bad_fd(pid, fd)
             raise fail(errno.EBADF) from None
 
     def open(self, pid: int, path: str, flags: int, mode: int) -> int:
