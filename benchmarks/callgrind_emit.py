@@ -51,11 +51,20 @@ def _timed(path: str) -> logging.Handler:
     return lockrotate.TimedRotatingFileHandler(path, when="D", backupCount=3)
 
 
+def _strict(path: str) -> logging.Handler:
+    import lockrotate
+
+    return lockrotate.RotatingFileHandler(
+        path, maxBytes=1 << 40, backupCount=3, lock_every_write=True
+    )
+
+
 CASES: dict[str, Callable[[str], logging.Handler]] = {
     "floor": Floor,
     "filehandler": logging.FileHandler,
     "size": _size,
     "timed": _timed,
+    "strict": _strict,
 }
 
 

@@ -279,6 +279,8 @@ class Trash:
             self._paths.append(path)
 
     def empty(self) -> None:
+        if not self._paths:
+            return  # (strict mode empties it after every record)
         with self._mutex:
             paths, self._paths = self._paths, []
         for path in paths:

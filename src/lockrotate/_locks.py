@@ -81,7 +81,8 @@ class InterProcessLock(ABC):
     def acquire(self, deadline: float | None = None) -> float:
         """Take the lock by *deadline* (``time.monotonic()``; None: ``timeout`` from now, and
         a deadline already past tries once); return the seconds spent waiting."""
-        self.check_fork()
+        if self.pid != self.system.getpid():
+            self.check_fork()
         monotonic = self.system.monotonic
         start = monotonic()
         if deadline is None:
@@ -114,7 +115,8 @@ class InterProcessLock(ABC):
 
     def release(self) -> None:
         """Let go; after a fork inside a hold, the child has nothing of the parent's to drop."""
-        self.check_fork()
+        if self.pid != self.system.getpid():
+            self.check_fork()
         if self._opened:
             self._release()
 

@@ -169,6 +169,7 @@ class Core:
         self.strict = strict
         self.check_interval = check_interval
         self.file: AppendFile | None = None
+        self._hold = (0.0, 0, 0.0)
         self.should: ShouldRollover | None = None
         self.do: DoRollover | None = None
         # What the fast path asks whether a record is due: the trigger, the handler's own
@@ -225,7 +226,8 @@ class Core:
             self._slow(data, due, record)
         finally:
             self.outages.record = None
-            self._arm()
+            if not self.strict:  # (strict mode never takes the fast path)
+                self._arm()
 
     def take_hooks(self, should: ShouldRollover | None, do: DoRollover | None) -> None:
         """The handler's own ``shouldRollover``/``doRollover`` (None: the core decides)."""
@@ -337,9 +339,12 @@ class Core:
             with self.held():
                 if backoff.lock_stuck:
                     backoff.succeeded()
-                file = self.rotate_if_due_locked(0, adopt_only=True)
-                if file.regular and backoff.ready() and self._due(file, len(data), record, should):
-                    self._roll_reporting(len(data), should is not None, do, locked=True)
+                file = self.file
+                if file is None or (file.regular and not file.is_current()):
+                    file = self._open(locked=True)  # adopt what the base path names now
+                n = len(data)
+                if file.regular and backoff.ready() and self._due(file, n, record, should):
+                    self._roll_reporting(n, should is not None, do, locked=True)
                     file = self.file or file
                 self._append(file, data)
         except (LockTimeout, LockUnusable):
@@ -347,7 +352,8 @@ class Core:
             return True
         finally:
             self.archive.trash.empty()
-        self.outages.ok("lock")
+        if self.outages.failing:
+            self.outages.ok("lock")
         return False
 
     def _roll_reporting(
@@ -440,20 +446,17 @@ class Core:
         finally:
             self.archive.trash.empty()
 
-    def rotate_if_due_locked(
-        self, nbytes: int, force: bool = False, adopt_only: bool = False
-    ) -> AppendFile:
+    def rotate_if_due_locked(self, nbytes: int, force: bool = False) -> AppendFile:
         """With the lock held: return the file to write to, rotating it first if it is due.
 
         ``force`` rotates the current file even if the trigger would not, unless another
         process has just rotated it (then its new file is adopted, not rotated again).
-        ``adopt_only``: only follow the base path (strict mode, before every write).
         """
         file = self.file if self.file is not None else self._open(locked=True)
         if file.regular and not file.is_current():
             file = self._open(locked=True)
             force = False
-        if adopt_only or not file.regular or not (force or self.trigger.due_locked(file, nbytes)):
+        if not file.regular or not (force or self.trigger.due_locked(file, nbytes)):
             return file
         if not self.lock.still_named(recheck=True):
             # The lock file was replaced since it was last checked: our hold excludes nobody.
@@ -505,10 +508,13 @@ class Core:
 
     # The lock ------------------------------------------------------------------------------
 
-    def held(self) -> Held:
-        """Hold the inter-process lock; raises :class:`LockTimeout` when it cannot be had
-        (or :class:`LockUnusable`)."""
-        return Held(self)
+    def held(self) -> Core:
+        """Hold the inter-process lock for a ``with`` block; raises :class:`LockTimeout` when
+        it cannot be had (or :class:`LockUnusable`). Threads of one process share the lock's
+        descriptor, and ``flock`` does not exclude them from each other: the mutex does, and
+        one deadline bounds both waits. (The core is its own context manager: strict mode
+        holds the lock for every record, and an object per hold costs more.)"""
+        return self
 
     def reentered(self) -> bool:
         """Whether this thread already holds the lock (a namer or rotator that logs)."""
@@ -519,9 +525,10 @@ class Core:
         holder = self.holder
         return holder is not None and holder != self.system.thread_id()
 
-    def take(self) -> float:
-        """Take the mutex, then the file lock, by one deadline; the seconds waited."""
-        self.check_fork()
+    def __enter__(self) -> None:
+        """Take the mutex, then the file lock, by one deadline (see :meth:`held`)."""
+        if self.pid != self.system.getpid():
+            self.after_fork()
         lock, stats = self.lock, self.stats
         deadline = self.backoff.deadline(lock.timeout)
         if not self.mutex.acquire(timeout=max(0.0, deadline - self._monotonic())):
@@ -539,11 +546,13 @@ class Core:
             risk = "any process that can read it can hold the log's lock"
             self.hooks.report(companion_warning("lock", lock.path, lock.problem, risk))
         self.holder = self.system.thread_id()
-        return waited
+        # Only the holder writes these: the mutex keeps the compressor thread's hold apart.
+        self._hold = (waited, stats.rollovers, self._monotonic())
 
-    def let_go(self, waited: float, start: float, rollovers: int) -> None:
-        """Let go of what :meth:`take` took, and count the hold."""
+    def __exit__(self, *exc: object) -> None:
+        """Let go, and count the hold for the stats."""
         self.holder = None
+        waited, rollovers, start = self._hold
         stats = self.stats
         stats.record_lock(waited, self._monotonic() - start, stats.rollovers != rollovers)
         try:
@@ -584,7 +593,8 @@ class Core:
         self.lock.close()
 
     def check_fork(self) -> None:
-        """Reset what belonged to the parent if this process is a child: the one fork path,
+        """Reset what belonged to the parent if this process is a child: the one fork path
+        (``__enter__`` inlines it),
         for a fork through Python (:mod:`._fork`) and one without its hooks (uWSGI forks in
         C): then the parent's holder, mutex and lock may still be here, mid-rollover."""
         if self.pid != self.system.getpid():
@@ -602,26 +612,3 @@ class Core:
         self.archive.after_fork()
         if self.compressor is not None:
             self.compressor.after_fork()
-
-
-class Held:
-    """The lock held for a ``with`` block, timed for the stats (a class: strict mode enters
-    one per record, and a generator-based context manager costs several times more).
-
-    Threads of one process share the lock's descriptor, and ``flock`` does not exclude
-    them from each other: the core's mutex does. One deadline bounds both waits.
-    """
-
-    __slots__ = ("core", "rollovers", "start", "waited")
-
-    def __init__(self, core: Core) -> None:
-        self.core = core
-
-    def __enter__(self) -> None:
-        core = self.core
-        self.waited = core.take()
-        self.rollovers = core.stats.rollovers
-        self.start = core.system.monotonic()
-
-    def __exit__(self, *exc: object) -> None:
-        self.core.let_go(self.waited, self.start, self.rollovers)

@@ -82,14 +82,10 @@ class System:
     # The fast path calls these for every record: the builtins themselves, without a frame.
     lseek: Callable[[int, int, int], int] = staticmethod(os.lseek)
 
-    def fstat(self, fd: int) -> os.stat_result:
-        return os.fstat(fd)
-
-    def stat(self, path: str) -> os.stat_result:
-        return os.stat(path)
-
-    def lstat(self, path: str) -> os.stat_result:
-        return os.lstat(path)
+    # Strict mode checks the base path (stat) and the process (getpid) for every record.
+    fstat: Callable[[int], os.stat_result] = staticmethod(os.fstat)
+    stat: Callable[[str], os.stat_result] = staticmethod(os.stat)
+    lstat: Callable[[str], os.stat_result] = staticmethod(os.lstat)
 
     def fchmod(self, fd: int, mode: int) -> None:
         os.fchmod(fd, mode)
@@ -133,14 +129,12 @@ class System:
         _sleep(seconds)
 
     # Processes and threads ---------------------------------------------------------------
-    def getpid(self) -> int:
-        return os.getpid()
+    getpid: Callable[[], int] = staticmethod(os.getpid)
 
     def geteuid(self) -> int:
         return os.geteuid()
 
-    def thread_id(self) -> int:
-        return threading.get_ident()
+    thread_id: Callable[[], int] = staticmethod(threading.get_ident)
 
     def mutex(self) -> Mutex:
         return threading.Lock()
