@@ -68,9 +68,12 @@ def _recompress(mp: pytest.MonkeyPatch) -> None:
 
 
 # 2. A child forked (without Python's hooks) while another thread rolls over keeps the
-#    parent's mutex and holder: its pid check does not reset it.
-def _no_pid_check(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(_rollover.Core, "check_fork", lambda self: None)
+#    parent's mutex and holder: its pid check notes the new pid but resets nothing.
+def _no_reset(mp: pytest.MonkeyPatch) -> None:
+    def note_pid_only(self: _rollover.Core) -> None:
+        self.pid = self.system.getpid()
+
+    mp.setattr(_rollover.Core, "after_fork", note_pid_only)
 
 
 # 3. The first timed file dated by each process's own clock, not once under the lock.
@@ -122,7 +125,7 @@ DEFECTS = [
             python_forks=False,
         ),
         "nothing in the last",
-        _no_pid_check,
+        _no_reset,
     ),
     Defect(
         "own clock",
