@@ -41,7 +41,7 @@ ERRORS: dict[str, tuple[int, ...]] = {
 }
 FAULTABLE = tuple(ERRORS)
 
-STRICT = os.environ.get("SIM_STRICT") == "1"
+UNLOCK_FAULTS = os.environ.get("SIM_UNLOCK_FAULTS") == "1"
 
 #: The calls that put a record in its file: when one fails, the record may be lost (reported).
 WRITE_PATH = frozenset({"open", "fstat", "lseek", "write"})
@@ -235,8 +235,9 @@ class SimSystem(System):
     # Locks ------------------------------------------------------------------------------
     def flock(self, fd: int, operation: int) -> None:
         # Finding 7 (docs/simulation.md): a failing LOCK_UN kills the lock waiter thread. An
-        # unlock does not fail on a local filesystem; it may with SIM_STRICT=1.
-        self._enter("flock" if operation & ~fcntl.LOCK_NB != fcntl.LOCK_UN or STRICT else "")
+        # unlock does not fail on a local filesystem; it may with SIM_UNLOCK_FAULTS=1.
+        unlock = operation & ~fcntl.LOCK_NB == fcntl.LOCK_UN
+        self._enter("flock" if not unlock or UNLOCK_FAULTS else "")
         world, pid = self.world, self.pid
         while not world.flock(pid, fd, operation):
             if operation & fcntl.LOCK_NB:
