@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 
-from .run import FAMILIES, Result, Run
+from .run import FAMILIES, Family, Result, Run
 
 
 def kind(result: Result) -> str:
@@ -21,16 +21,19 @@ def kind(result: Result) -> str:
 
 
 def replay(
-    family: str, seed: int, steps: int, disabled: frozenset[int] = frozenset(),
+    family: Family, seed: int, steps: int, disabled: frozenset[int] = frozenset(),
     max_turns: int | None = None,
 ) -> Result:  # fmt: skip
-    return Run(FAMILIES[family], seed, steps, disabled, max_turns).go()
+    return Run(family, seed, steps, disabled, max_turns).go()
 
 
-def shrink(failing: Result, budget: float = 60.0) -> tuple[Result, frozenset[int]]:
+def shrink(
+    failing: Result, budget: float = 60.0, family: Family | None = None
+) -> tuple[Result, frozenset[int]]:
     """The smallest run found within *budget* seconds that fails as *failing* does, and the
-    chaos turns it disables."""
+    chaos turns it disables (*family*: the failing run's, if it is not one of FAMILIES)."""
     assert failing.violation is not None
+    config = family if family is not None else FAMILIES[failing.family]
     deadline = time.monotonic() + budget
     want = kind(failing)
     best, disabled = failing, frozenset[int]()
@@ -42,12 +45,12 @@ def shrink(failing: Result, budget: float = 60.0) -> tuple[Result, frozenset[int
     for chaos in sorted(failing.chaos, key=lambda c: -c.turn):
         if time.monotonic() > deadline:
             break
-        trial = replay(failing.family, failing.seed, steps, disabled | {chaos.turn}, best.turns)
+        trial = replay(config, failing.seed, steps, disabled | {chaos.turn}, best.turns)
         if still(trial):
             best, disabled = trial, disabled | {chaos.turn}
     turns = best.turns
     while turns > 1 and time.monotonic() < deadline:
-        trial = replay(failing.family, failing.seed, steps, disabled, turns // 2)
+        trial = replay(config, failing.seed, steps, disabled, turns // 2)
         if not still(trial):
             break
         best, turns = trial, trial.turns

@@ -13,6 +13,7 @@ import pytest
 from lockrotate import _archive, _locks, _policy, _rollover
 
 from .run import FAMILIES, Config, Family, Result, Run
+from .shrink import kind, shrink
 
 #: The most steps a defect may take to be found, over all the seeds tried.
 BUDGET = 300_000
@@ -174,3 +175,19 @@ def test_the_simulator_finds(defect: Defect, monkeypatch: pytest.MonkeyPatch) ->
         f"{defect.name}: found at seed {seed}, step {found.steps} of it, {steps} steps in all "
         f"(clean: {clean_steps} steps without it): {str(found.violation)[:160]}"
     )
+
+
+def test_a_failure_shrinks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A found defect shrinks to a run of fewer chaos actions and turns that still fails the
+    same way, and that run replays from the seed and the chaos left out."""
+    defect = next(d for d in DEFECTS if d.name == "killed holder's lock")
+    defect.patch(monkeypatch)
+    found, _, _ = hunt(defect)
+    assert found is not None
+    shrunk, disabled = shrink(found, budget=30.0, family=defect.family)
+    assert kind(shrunk) == kind(found)
+    assert len(shrunk.chaos) < len(found.chaos) and shrunk.turns <= found.turns
+    again = Run(defect.family, found.seed, found.budget, disabled, shrunk.turns).go()
+    assert str(again.violation) == str(shrunk.violation)
+    print(f"shrunk from {len(found.chaos)} chaos actions, {found.turns} turns to "
+          f"{len(shrunk.chaos)} and {shrunk.turns}:\n{shrunk.trace()}")  # fmt: skip
