@@ -393,7 +393,7 @@ class Trash:
             self._work.append(work)
 
     def empty(self) -> None:
-        if not self._paths:
+        if not self._paths and not self._work:
             return  # (strict mode empties it after every record)
         with self._mutex:
             work, self._work = self._work, []

@@ -2,7 +2,7 @@
 
 The victim is a forked process whose handler kills it at one step of the protocol; the
 kill is injected in the victim only, by overriding a hook or wrapping ``os.rename`` or
-``os.remove`` there. Two survivors write before, during and after. Then: the survivors
+``os.unlink`` there (the real System's calls look them up when called). Two survivors write before, during and after. Then: the survivors
 never stalled past the lock timeout (the kernel drops a dead holder's ``flock``), every
 record whose ``logger.info`` returned (the victim's too) is in the files exactly once,
 and the next rollovers leave the backup chain without a gap.
@@ -59,7 +59,7 @@ def archive_removals(archive: str) -> None:
         assert dir_fd is None
         rename(path, os.path.join(archive, os.path.basename(path)))
 
-    os.remove = remove  # type: ignore[assignment]
+    os.unlink = remove  # type: ignore[assignment]
 
 
 def size_handler(path: str) -> logging.Handler:
@@ -148,13 +148,13 @@ def kill_shifting(path: str, archive: str) -> logging.Handler:
 def kill_retention(path: str, archive: str) -> logging.Handler:
     """Retention: the first old file removed, the others not, no new base file yet."""
     handler = timed_handler(archive, path)
-    remove = os.remove
+    remove = os.unlink
 
     def remove_then_die(old: str) -> None:
         remove(old)
         die("retention")
 
-    os.remove = remove_then_die  # type: ignore[assignment]
+    os.unlink = remove_then_die  # type: ignore[assignment]
     return handler
 
 
