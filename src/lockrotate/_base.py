@@ -20,7 +20,7 @@ from typing import ClassVar
 
 from ._archive import Archive, Retention
 from ._compress import Compressor
-from ._files import APPEND, AppendFile, open_file
+from ._files import AppendFile
 from ._locks import LockTimeout, LockUnusable, make_lock
 from ._outage import Kind, Outages
 from ._rollover import Coordinator, Policy
@@ -99,6 +99,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             self._report_background,
         )
         self._coordinator.on_fork = self._after_fork
+        self._coordinator.line_end = "\n".encode(settings.codec)
         self.compress = settings.compress
         self.max_age = settings.max_age
         self.max_total_bytes = settings.max_total_bytes
@@ -125,7 +126,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     @maxBytes.setter
     def maxBytes(self, value: int) -> None:
-        self._policy.max_bytes = count_arg("maxBytes", value)
+        self._policy.max_bytes = count_arg("maxBytes", value, whole_floats=True)
 
     @property
     def backupCount(self) -> int:
@@ -269,12 +270,11 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
     def _write_once(self, data: bytes) -> None:
         """After ``close()``: append the record through a descriptor of its own, as the stdlib
         reopens its file; nothing is kept open, nothing rolls over, no lock is taken."""
-        fd = open_file(self.baseFilename, APPEND, self._settings.permissions)
+        file = AppendFile(self.baseFilename, self._settings.permissions)
         try:
-            while data:
-                data = data[os.write(fd, data) :]
+            file.write(data)
         finally:
-            os.close(fd)
+            file.close()
 
     def _attempt(self, kind: Kind, action: Callable[[], AppendFile]) -> AppendFile | None:
         """Run *action*; a failure is reported once per outage and None returned."""

@@ -8,6 +8,7 @@ not hang the application), and anything that is not a regular file is refused.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 from typing import Final
@@ -17,8 +18,14 @@ from ._permissions import Permissions
 
 Identity = tuple[int, int]
 
+# Opens of the base path that found a file being removed before one is kept (each such
+# race needs a rollover and a removal between an open and its flock).
+_REOPENS: Final = 100
+
 _CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
-APPEND: Final = os.O_WRONLY | os.O_APPEND | _CLOEXEC
+# Non-blocking so that a FIFO without a reader at the log's name cannot hang the open; the
+# flag is cleared once the file is open (see AppendFile).
+APPEND: Final = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | _CLOEXEC
 READ: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 READ_WRITE: Final = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 _CREATE_NEW: Final = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
@@ -91,11 +98,7 @@ def open_companion(path: str, permissions: Permissions, mode: int, create: bool 
     Raises :class:`NotRegularFile` for anything but a regular file, without blocking on it.
     """
     try:
-        fd = (
-            open_file(path, READ_WRITE, permissions, mode)
-            if create
-            else os.open(path, READ_WRITE)
-        )
+        fd = open_file(path, READ_WRITE, permissions, mode) if create else os.open(path, READ_WRITE)
     except PermissionError:
         fd = os.open(path, READ)
     except IsADirectoryError:
@@ -130,21 +133,61 @@ class AppendFile:
     buffer and nothing to flush; a short write is finished before ``write`` returns.
     ``regular`` is False for a pipe, FIFO, tty or device: such a file is written, never
     sized, dated or rotated.
+
+    The open never blocks: a FIFO with no reader raises ``ENXIO`` (reported, tried again
+    later) instead of hanging the logging call. A pipe that is open is then written
+    blocking, as the stdlib writes it.
+
+    A regular file is held with a shared ``flock`` for as long as it is open, taken once
+    here, so no record pays for it: compression and retention remove a rotated file only
+    after taking an exclusive lock on it (:func:`unheld`), so a writer that stopped
+    between its check and its write (SIGSTOP, a paused container) finds its file still
+    there. A file that is being removed right now, or is already gone, is not taken: the
+    base path is opened again.
+
+    *line_end* is the line terminator in the handler's encoding: after a torn write, the next
+    record starts with it (``b"\n"`` alone would shift every later byte of a UTF-16 log).
     """
 
-    __slots__ = ("fd", "identity", "path", "regular", "torn")
+    __slots__ = ("fd", "identity", "landed", "line_end", "path", "regular", "torn")
 
-    def __init__(self, path: str, permissions: Permissions | None = None) -> None:
+    def __init__(
+        self, path: str, permissions: Permissions | None = None, line_end: bytes = b"\n"
+    ) -> None:
         self.path = path
-        self.fd = open_file(path, APPEND, permissions or Permissions())
-        try:
-            st = os.fstat(self.fd)
-        except BaseException:
+        self.line_end = line_end
+        self.torn = False
+        #: How many bytes of the torn record landed.
+        self.landed = 0
+        for _ in range(_REOPENS):
+            self.fd = open_file(path, APPEND, permissions or Permissions())
+            try:
+                st = self._settle()
+            except BaseException:
+                os.close(self.fd)
+                raise
+            if st is not None:
+                break
             os.close(self.fd)
-            raise
+        else:
+            raise OSError(errno.EAGAIN, "the log file kept being removed while opened", path)
         self.identity: Identity = (st.st_dev, st.st_ino)
         self.regular = stat.S_ISREG(st.st_mode)
-        self.torn = False
+
+    def _settle(self) -> os.stat_result | None:
+        """Blocking writes from now on; a regular file held shared. None if the file opened
+        is being removed or is gone (a rename raced the open): open the path again."""
+        fd = self.fd
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return st
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        # Locked after its remover let go: the file may be unlinked by now.
+        return st if os.fstat(fd).st_nlink > 0 else None
 
     def write(self, data: bytes) -> None:
         """Write *data* whole, finishing a short write."""
@@ -161,12 +204,16 @@ class AppendFile:
                 written += os.write(self.fd, data[written:])
         except OSError:
             self.torn = True
+            self.landed = written
             raise
 
     def _write_after_tear(self, data: bytes) -> None:
         """The rest of an earlier record was refused (disk full, file size limit): the piece
-        that landed has no line end, so this record starts with one and stays whole."""
-        data = b"\n" + data
+        that landed has no line end, so this record starts with one and stays whole. In a
+        wide encoding (UTF-16, UTF-32) the piece is first completed to a whole code unit
+        with zero bytes, or every later character would straddle two."""
+        width = len(self.line_end)
+        data = bytes(-self.landed % width) + self.line_end + data
         self._finish(data, 0)
         self.torn = False
 
@@ -189,3 +236,19 @@ class AppendFile:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
             os.close(fd)
+
+
+def unheld(path: str) -> int | None:
+    """A descriptor of the regular file *path* holding an exclusive ``flock`` on it, or None
+    while a writer holds it (see :class:`AppendFile`). The caller removes the file, then
+    closes the descriptor: a writer that locks it meanwhile finds it removed."""
+    fd = os.open(path, READ)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -108,6 +108,8 @@ class Coordinator:
         self.stats = HandlerStats()
         self.backoff = Backoff()
         self.file: AppendFile | None = None
+        #: A line end in the handler's encoding, which repairs a torn write (AppendFile).
+        self.line_end = b"\n"
         self.mutex = threading.Lock()
         self.holder: int | None = None
         archive.hold = self.held
@@ -167,7 +169,7 @@ class Coordinator:
             raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
         archive = self.archive
         self.policy.rotate_locked(file, archive.scan(), archive.trash.discard)
-        fresh = AppendFile(self.base_path, self.permissions)
+        fresh = AppendFile(self.base_path, self.permissions, self.line_end)
         file.close()
         self.file = fresh
         self.stats.rollovers += 1
@@ -205,7 +207,7 @@ class Coordinator:
         self.archive.after_fork()
 
     def _open(self, locked: bool) -> AppendFile:
-        fresh = AppendFile(self.base_path, self.permissions)
+        fresh = AppendFile(self.base_path, self.permissions, self.line_end)
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1

@@ -19,7 +19,7 @@ from ._naming import check_fits
 from ._outage import Outages
 from ._policy import PeriodLedger, SizePolicy, TimePolicy
 from ._schedule import ext_match, label_regex, make_schedule
-from ._settings import Options, Settings, check, count_arg, flag_arg
+from ._settings import Options, Settings, check, count_arg, flag_arg, whole_arg
 
 
 def _extension(settings: Settings) -> str:
@@ -53,7 +53,7 @@ class RotatingFileHandler(SharedFileHandler):
                 f"mode must be 'a', not {mode!r}: a shared log is only ever appended to, "
                 "since 'w' would wipe the records of every other process"
             )
-        max_bytes = count_arg("maxBytes", maxBytes)
+        max_bytes = count_arg("maxBytes", maxBytes, whole_floats=True)
         backup_count = count_arg("backupCount", backupCount)
         settings = check(filename, encoding, errors, **options)
         check_fits(settings.base_path, f".{backup_count}{_extension(settings)}")
@@ -88,15 +88,17 @@ class TimedRotatingFileHandler(SharedFileHandler):
         maxBytes: int = 0,
         **options: Unpack[Options],
     ) -> None:
-        schedule = make_schedule(when, interval, flag_arg("utc", utc), atTime)
+        schedule = make_schedule(
+            when, whole_arg("interval", interval), flag_arg("utc", utc), atTime
+        )
         backup_count = count_arg("backupCount", backupCount)
-        max_bytes = count_arg("maxBytes", maxBytes)
+        max_bytes = count_arg("maxBytes", maxBytes, whole_floats=True)
         settings = check(filename, encoding, errors, **options)
         # The label, with room for a counter of two digits (a second file of one period).
         check_fits(settings.base_path, f".{schedule.label(0)}.99{_extension(settings)}")
         self.when = schedule.when
         # The stdlib's value, even for W0-W6, where (as in the stdlib) it is not used.
-        self.interval = schedule.length * (interval if self.when.startswith("W") else 1)
+        self.interval = schedule.length * (int(interval) if self.when.startswith("W") else 1)
         self.utc = schedule.utc
         self.atTime = atTime
         self.extMatch = ext_match(schedule)
