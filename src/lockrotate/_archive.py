@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
-from ._files import Identity
+from ._files import PRIVATE, Identity, unheld
 from ._naming import Slot, bare, scratch_is_ours, scratch_path, scratch_pattern
 
 if TYPE_CHECKING:
@@ -260,11 +260,17 @@ def expired(
 
 
 class Trash:
-    """Files taken out of the log's names under the lock, unlinked once it is released."""
+    """Files taken out of the log's names under the lock, unlinked once it is released.
+
+    Retention, repair and compression *retire* a file: only after taking an exclusive
+    ``flock`` on it, which fails while a writer still holds it (every writer holds its file
+    shared, see :class:`lockrotate._files.AppendFile`); such a file stays where it is, for
+    a later try. The lock is kept until the unlink.
+    """
 
     def __init__(self, base_path: str) -> None:
         self.base_path = base_path
-        self._paths: list[str] = []
+        self._items: list[tuple[str, int | None]] = []
         self._mutex = threading.Lock()
 
     def discard(self, path: str) -> None:
@@ -273,20 +279,43 @@ class Trash:
         os.rename(path, scratch)
         self.add(scratch)
 
-    def add(self, path: str) -> None:
+    def retire(self, path: str, held: int | None = None) -> bool:
+        """With the lock held: discard *path* unless a writer holds it (then False). *held*:
+        a descriptor of it the caller holds exclusively, which the trash then owns."""
+        fd = held
+        if fd is None and not stat.S_ISLNK(os.lstat(path).st_mode):
+            fd = unheld(path)
+            if fd is None:
+                return False
+        try:
+            scratch = scratch_path(self.base_path)
+            os.rename(path, scratch)
+        except BaseException:
+            if held is None and fd is not None:
+                PRIVATE.close(fd)
+            raise
+        self.add(scratch, fd)
+        return True
+
+    def add(self, path: str, fd: int | None = None) -> None:
         with self._mutex:
-            self._paths.append(path)
+            self._items.append((path, fd))
 
     def empty(self) -> None:
         with self._mutex:
-            paths, self._paths = self._paths, []
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
+            items, self._items = self._items, []
+        for path, fd in items:
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+            finally:
+                if fd is not None:
+                    PRIVATE.close(fd)
 
     def after_fork(self) -> None:
+        """The parent's descriptors are closed already (PRIVATE)."""
         self._mutex = threading.Lock()
-        self._paths = []
+        self._items = []
 
 
 @dataclass(frozen=True)
@@ -316,7 +345,7 @@ def tidy(
         trash.add(path)
     for path in repair(inventory):
         with contextlib.suppress(FileNotFoundError):
-            trash.discard(path)
+            trash.retire(path)
     doomed = expired(
         inventory.by_age(),
         retention.keep,
@@ -327,7 +356,7 @@ def tidy(
     for entry in doomed:
         for info in entry.files:
             with contextlib.suppress(FileNotFoundError):
-                trash.discard(info.path)
+                trash.retire(info.path)
     if submit is None:
         return
     gone = {id(entry) for entry in doomed}
@@ -389,9 +418,13 @@ class Archive:
         entry = self.scan().holding(identity)
         return None if entry is None or entry.plain is None else entry.plain.path
 
-    def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
+    def put_in_place(
+        self, identity: Identity, temp: str, nbytes: int, source: int | None = None
+    ) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes, unless
-        the plain file grew meanwhile or the compressed name is taken."""
+        the plain file grew meanwhile, the compressed name is taken, or a writer holds it.
+        *source*: the compressor's descriptor of the plain file, held exclusively; the trash
+        owns it when this returns True."""
         assert self.hold is not None
         try:
             with self.hold():
@@ -405,8 +438,20 @@ class Archive:
                 packed = plain.path + self.compressor.extension
                 if os.path.lexists(packed):
                     return False
-                os.rename(temp, packed)
-                self.trash.discard(plain.path)
+                held = source if source is not None else unheld(plain.path)
+                if held is None:
+                    return False
+                try:
+                    os.rename(temp, packed)
+                    self.trash.retire(plain.path, held)
+                except BaseException:
+                    if source is None:
+                        PRIVATE.close(held)
+                    raise
+                # Retention skipped the files held meanwhile (this one, by this compressor):
+                # it looks again now. A failure here waits for the next rollover's try.
+                with contextlib.suppress(OSError):
+                    tidy(self.scan(), self.retention(), self.trash, None, None, self._clock())
                 return True
         finally:
             self.trash.empty()

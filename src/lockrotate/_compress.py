@@ -1,13 +1,15 @@
 """Compressing rotated files in the background, never while a writer may still append.
 
-A process that has not yet noticed a rollover can still append a record to the file that was
-just renamed. Every writer re-checks the base path at least every ``check_interval`` seconds,
-so once a rotated file has not been written for longer than that (plus a margin) nobody
-holds it for writing any more: only then is it compressed. The compressed copy is written
-under a temporary name and put in place by the handler with the lock held, after checking
-that the source did not grow meanwhile; the source is removed last. A process killed at any
-point leaves the plain file, or the finished compressed file, never a truncated one under the
-final name; a later rollover finishes what was left.
+A process that has not yet noticed a rollover (or was stopped between its check and its
+write) can still append a record to the file that was just renamed. Every writer holds the
+file it appends to with a shared ``flock`` (:class:`lockrotate._files.AppendFile`), so the
+compressor starts only once it holds the file exclusively: as soon as the last writer has
+let go, however long that takes. It keeps that lock until the plain file is unlinked, so no
+writer can take the file back meanwhile. The compressed copy is written under a temporary
+name and put in place by the handler with the rollover lock held, after checking that the
+source did not grow; the source is removed last. A process killed at any point leaves the
+plain file, or the finished compressed file, never a truncated one under the final name; a
+later rollover finishes what was left.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any, Final, Literal, Protocol, get_args
 
-from ._files import READ, Identity, create_new
+from ._files import PRIVATE, Identity, create_new, unheld
 from ._naming import scratch_path
 from ._permissions import Permissions
 
@@ -81,20 +83,22 @@ class Host(Protocol):
     def locate(self, identity: Identity) -> str | None:
         """The name of the rotated file *identity*, while it is still plain."""
 
-    def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
-        """With the lock: the compressed copy *temp* of *nbytes* replaces the plain file."""
+    def put_in_place(self, identity: Identity, temp: str, nbytes: int, source: int) -> bool:
+        """With the lock: the compressed copy *temp* of *nbytes* replaces the plain file,
+        whose exclusively held descriptor *source* it then owns."""
 
     def report(self, message: str) -> None:
         """A failure in the background, which has no record of its own."""
 
 
 _ATTEMPTS: Final = 5
+#: Seconds between two looks at a rotated file that a writer still holds.
+_HELD_POLL: Final = 0.2
 
 
 @dataclass
 class _Job:
     not_before: float
-    stillness: float
     failures: int = 0
 
 
@@ -114,20 +118,22 @@ class Compressor:
         self._wake = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        # Whether a give-up was reported and no compression has succeeded since: one outage.
+        self._failing = False
 
     def submit(self, identity: Identity, orphan: bool = False) -> None:
-        """Compress the file with *identity* once nobody can still be writing to it.
+        """Compress the file with *identity* as soon as no writer holds it.
 
-        The process that rotated a file compresses it after ``grace`` seconds of stillness.
-        A plain file left by a process that closed or died first (an *orphan*) waits three
-        times as long, so that the process that rotated it, if alive, gets there first.
+        A plain file left by a process that closed or died first (an *orphan*) waits
+        ``grace`` seconds first, so that the process that rotated it, if alive, gets there
+        first.
         """
         with self._wake:
             if self._stopping:
                 return
-            stillness = self.grace * 3 if orphan else self.grace
-            job = self._jobs.setdefault(identity, _Job(0.0, stillness))
-            job.stillness = min(job.stillness, stillness)
+            start = time.monotonic() + (self.grace if orphan else 0.0)
+            job = self._jobs.setdefault(identity, _Job(start))
+            job.not_before = min(job.not_before, start)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="lockrotate-compress", daemon=True
@@ -145,11 +151,13 @@ class Compressor:
             thread.join()
 
     def after_fork(self) -> None:
-        """The parent's thread does not exist in a child: start over with no jobs."""
+        """The parent's thread does not exist in a child: start over with no jobs (its
+        descriptors are closed already: they are PRIVATE)."""
         self._jobs = {}
         self._wake = threading.Condition()
         self._stopping = False
         self._thread = None
+        self._failing = False
 
     def _run(self) -> None:
         while True:
@@ -175,17 +183,19 @@ class Compressor:
         return max(0.0, min(job.not_before for job in self._jobs.values()) - time.monotonic())
 
     def _attempt(self, identity: Identity) -> None:
-        """Compress the file with *identity* if it has been still long enough; a job that
-        keeps failing is reported and given up after a few tries (the file stays plain)."""
+        """Compress the file with *identity* unless a writer holds it (then look again
+        soon); a job that keeps failing is given up after a few tries (the file stays
+        plain), and reported once per outage: not again until a compression succeeds."""
         with self._wake:
             job = self._jobs[identity]
         retry_in: float | None
         try:
-            retry_in = self._compress(identity, job.stillness)
+            retry_in = self._compress(identity)
         except Exception as exc:
             job.failures += 1
             retry_in = None if job.failures >= _ATTEMPTS else self.grace * job.failures
-            if retry_in is None:
+            if retry_in is None and not self._failing:
+                self._failing = True
                 self.host.report(f"lockrotate gave up compressing a rotated file: {exc!r}")
         with self._wake:
             if retry_in is None:
@@ -193,23 +203,25 @@ class Compressor:
             else:
                 job.not_before = time.monotonic() + retry_in
 
-    def _compress(self, identity: Identity, stillness: float) -> float | None:
+    def _compress(self, identity: Identity) -> float | None:
         """Seconds until the next try, or None when the job is done (or moot)."""
         path = self.host.locate(identity)
         if path is None:
             return None
-        source = os.open(path, READ)
+        source = unheld(path)
+        if source is None:
+            return _HELD_POLL
         try:
             st = os.fstat(source)
             if (st.st_dev, st.st_ino) != identity:
                 return 0.0  # shifted by a rollover between locate and open: look again
-            still = time.time() - st.st_mtime
-            if still < stillness:
-                return stillness - still
             temp = scratch_path(self.base_path)
             # Nothing for others while it is a scratch file; the source's mode once in place.
             companions = self.permissions.for_companions()
-            dest = create_new(temp, companions, st.st_mode & 0o770, os.O_WRONLY)
+            dest = PRIVATE.open(
+                lambda: create_new(temp, companions, st.st_mode & 0o770, os.O_WRONLY)
+            )
+            assert dest is not None
             final_mode = self.permissions.mode
             try:
                 nbytes = compress_fd(self.fmt, source, dest)
@@ -218,18 +230,21 @@ class Compressor:
                 # and a later rollover can tell an interrupted copy from an unrelated one.
                 os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
             except BaseException:
-                os.close(dest)
+                PRIVATE.close(dest)
                 os.unlink(temp)
                 raise
-            os.close(dest)
+            PRIVATE.close(dest)
+            try:
+                if self.host.put_in_place(identity, temp, nbytes, source):
+                    source = -1  # the host's trash owns it now
+                    self._failing = False
+                    return None
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
         finally:
-            os.close(source)
-        try:
-            if self.host.put_in_place(identity, temp, nbytes):
-                return None
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+            if source >= 0:
+                PRIVATE.close(source)
         if self.host.locate(identity) is None:
             return None
         raise RuntimeError(f"{path} changed or its compressed name is taken; left plain")

@@ -7,10 +7,13 @@ not hang the application), and anything that is not a regular file is refused.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import stat
+import threading
+from collections.abc import Callable
 from typing import Final
 
 from ._naming import scratch_path
@@ -238,17 +241,70 @@ class AppendFile:
             os.close(fd)
 
 
+class Private:
+    """Descriptors a process must not pass to a child: the compressor's source and scratch
+    file, the removed files waiting for their unlink. ``O_CLOEXEC`` does not close them at
+    ``fork()``, and a child (a gunicorn or Celery worker) would keep a deleted file's space
+    allocated for its whole life. A child closes them at once: an at-fork hook waits for any
+    open or close in progress, so no descriptor is ever unknown to it. (A fork that skips
+    Python's hooks, from C, is not covered.)"""
+
+    def __init__(self) -> None:
+        self._fds: set[int] = set()
+        self._mutex = threading.Lock()
+        os.register_at_fork(
+            before=self._before_fork,
+            after_in_parent=self._after_fork_in_parent,
+            after_in_child=self._after_fork_in_child,
+        )
+
+    def open(self, opener: Callable[[], int | None]) -> int | None:
+        """The descriptor *opener* returns (None: none), known from the moment it exists."""
+        with self._mutex:
+            fd = opener()
+            if fd is not None:
+                self._fds.add(fd)
+            return fd
+
+    def close(self, fd: int) -> None:
+        with self._mutex:
+            self._fds.discard(fd)
+            os.close(fd)
+
+    def _before_fork(self) -> None:
+        self._mutex.acquire()
+
+    def _after_fork_in_parent(self) -> None:
+        self._mutex.release()
+
+    def _after_fork_in_child(self) -> None:
+        """The parent's mutex stays held here (taken before the fork): a new one."""
+        fds, self._fds = self._fds, set()
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._mutex = threading.Lock()
+
+
+PRIVATE: Final = Private()
+
+
 def unheld(path: str) -> int | None:
-    """A descriptor of the regular file *path* holding an exclusive ``flock`` on it, or None
-    while a writer holds it (see :class:`AppendFile`). The caller removes the file, then
-    closes the descriptor: a writer that locks it meanwhile finds it removed."""
-    fd = os.open(path, READ)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+    """A private descriptor of the regular file *path* with an exclusive ``flock`` on it, or
+    None while a writer holds it (see :class:`AppendFile`). The caller removes the file, then
+    closes the descriptor (``PRIVATE.close``): a writer that locks it meanwhile finds it
+    removed, and opens the base path again."""
+
+    def lock() -> int | None:
+        fd = os.open(path, READ)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    return PRIVATE.open(lock)

@@ -448,4 +448,3 @@ def make_lock(
         raise ImportError(
             f"lock={backend!r} needs the {exc.name} package: pip install 'lockrotate[{backend}]'"
         ) from exc
-

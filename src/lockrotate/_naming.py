@@ -83,9 +83,9 @@ def scratch_path(base_path: str) -> str:
     return os.path.join(folder, f"{stem}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}.z")
 
 
-_HOST: Final = hashlib.sha256(
-    socket.gethostname().encode("utf-8", "surrogateescape")
-).hexdigest()[:8]
+_HOST: Final = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[
+    :8
+]
 
 
 def scratch_pattern(base_name: str) -> re.Pattern[str]:

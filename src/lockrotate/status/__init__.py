@@ -117,5 +117,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         show(report, plain=args.plain)
     return report.exit_code
-
-

@@ -202,8 +202,6 @@ def read_base(report: Report, now: float) -> Identity | None:
     return st.st_dev, st.st_ino
 
 
-
-
 def read_period(report: Report, base: Identity | None) -> None:
     options = report.options
     path = lock_stem(options.path, options.lock_dir) + ".period"
@@ -247,5 +245,3 @@ def read_period(report: Report, base: Identity | None) -> None:
             "period_when",
             f"the period file was written with when={schedule.when}, not --when {options.when}",
         )
-
-

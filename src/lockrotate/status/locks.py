@@ -189,5 +189,3 @@ def read_lock(
             f"the lock {path} has been held by pid {pids} for at least {watched:.1f} s "
             f"(--stuck-after {options.stuck_after:g}): {commands}",
         )
-
-

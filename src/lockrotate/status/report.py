@@ -35,7 +35,6 @@ class Options:
     stuck_after: float = DEFAULT_STUCK_AFTER
 
 
-
 @dataclass
 class Report:
     """What status saw, as the JSON document's fields."""
