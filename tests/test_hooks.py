@@ -239,7 +239,10 @@ def test_processes_with_and_without_compression_shift_every_copy(tmp_path: Path)
     packing = lockrotate.RotatingFileHandler(
         base, maxBytes=30, backupCount=6, compress="gzip", check_interval=0
     )
-    plain = lockrotate.RotatingFileHandler(base, maxBytes=30, backupCount=6, check_interval=0)
+    # delay: opened at its first record, so it holds no file that packing compresses first.
+    plain = lockrotate.RotatingFileHandler(
+        base, maxBytes=30, backupCount=6, check_interval=0, delay=True
+    )
     emit(packing, "record 00", "record 01", "record 02", "record 03")  # one rollover
     deadline = time.monotonic() + 30
     while not os.path.exists(base + ".1.gz") and time.monotonic() < deadline:

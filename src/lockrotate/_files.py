@@ -13,6 +13,7 @@ import fcntl
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -24,6 +25,8 @@ Identity = tuple[int, int]
 # Opens of the base path that found a file being removed before one is kept (each such
 # race needs a rollover and a removal between an open and its flock).
 _REOPENS: Final = 100
+#: Seconds between two looks for a FIFO's reader.
+_READER_POLL: Final = 0.01
 
 _CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 # Non-blocking so that a FIFO without a reader at the log's name cannot hang the open; the
@@ -128,6 +131,17 @@ def check_companion(fd: int, mode: int) -> str | None:
     return None
 
 
+def _open_append(path: str, permissions: Permissions, reader_wait: float) -> int:
+    deadline = time.monotonic() + reader_wait
+    while True:
+        try:
+            return open_file(path, APPEND, permissions)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() >= deadline:
+                raise
+        time.sleep(_READER_POLL)
+
+
 class AppendFile:
     """A file opened with ``O_APPEND`` that takes whole records as bytes.
 
@@ -138,8 +152,9 @@ class AppendFile:
     sized, dated or rotated.
 
     The open never blocks: a FIFO with no reader raises ``ENXIO`` (reported, tried again
-    later) instead of hanging the logging call. A pipe that is open is then written
-    blocking, as the stdlib writes it.
+    later) instead of hanging the logging call, after waiting up to *reader_wait* seconds
+    for one (the handler's first open of a FIFO it was given). A pipe that is open is then
+    written blocking, as the stdlib writes it.
 
     A regular file is held with a shared ``flock`` for as long as it is open, taken once
     here, so no record pays for it: compression and retention remove a rotated file only
@@ -155,7 +170,11 @@ class AppendFile:
     __slots__ = ("fd", "identity", "landed", "line_end", "path", "regular", "torn")
 
     def __init__(
-        self, path: str, permissions: Permissions | None = None, line_end: bytes = b"\n"
+        self,
+        path: str,
+        permissions: Permissions | None = None,
+        line_end: bytes = b"\n",
+        reader_wait: float = 0.0,
     ) -> None:
         self.path = path
         self.line_end = line_end
@@ -163,7 +182,7 @@ class AppendFile:
         #: How many bytes of the torn record landed.
         self.landed = 0
         for _ in range(_REOPENS):
-            self.fd = open_file(path, APPEND, permissions or Permissions())
+            self.fd = _open_append(path, permissions or Permissions(), reader_wait)
             try:
                 st = self._settle()
             except BaseException:

@@ -125,7 +125,8 @@ class Coordinator:
             self.on_fork()
 
     def ensure_open(self) -> AppendFile:
-        return self.file if self.file is not None else self._open(locked=False)
+        """The file; its first open waits up to ``lock_timeout`` for a FIFO's reader."""
+        return self.file if self.file is not None else self._open(False, self.lock.timeout)
 
     def follow(self) -> AppendFile:
         """Without the lock: if the base path no longer names our file, switch to what is there.
@@ -206,8 +207,8 @@ class Coordinator:
         self.policy.after_fork()
         self.archive.after_fork()
 
-    def _open(self, locked: bool) -> AppendFile:
-        fresh = AppendFile(self.base_path, self.permissions, self.line_end)
+    def _open(self, locked: bool, reader_wait: float = 0.0) -> AppendFile:
+        fresh = AppendFile(self.base_path, self.permissions, self.line_end, reader_wait)
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1
