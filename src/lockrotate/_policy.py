@@ -9,13 +9,21 @@ period file) and knows the log's naming scheme, which the archive reads.
 from __future__ import annotations
 
 import errno
+import logging.handlers
 import os
 from collections.abc import Callable
 from typing import Protocol
 
 from ._archive import Inventory, Scheme
 from ._files import AppendFile, Identity, check_companion, open_companion
-from ._naming import Namer, NumberedScheme, TimedScheme, numbered_name, timed_name
+from ._naming import (
+    Namer,
+    NumberedScheme,
+    TimedScheme,
+    check_rotated_name,
+    numbered_name,
+    timed_name,
+)
 from ._outage import Outages
 from ._permissions import Permissions
 from ._schedule import TimeSchedule
@@ -29,6 +37,14 @@ class Hooks(Protocol):
     def rotation_filename(self, default_name: str) -> str: ...
 
     def rotate(self, source: str, dest: str) -> None: ...
+
+
+def user_naming(hooks: Hooks) -> Namer | None:
+    """The user's naming, if any: a ``namer``, or a subclass's ``rotation_filename``."""
+    default = logging.handlers.BaseRotatingHandler.rotation_filename
+    if hooks.namer is None and getattr(type(hooks), "rotation_filename", default) is default:
+        return None
+    return hooks.rotation_filename
 
 
 def size_due(file: AppendFile, nbytes: int, max_bytes: int) -> bool:
@@ -62,7 +78,7 @@ class SizePolicy:
         return self.max_bytes > 0 and self.backup_count > 0
 
     def scheme(self) -> Scheme:
-        return NumberedScheme(self.base_path, self.backup_count, self.hooks.namer)
+        return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
 
     def due(self, file: AppendFile, nbytes: int) -> bool:
         return self.backup_count > 0 and size_due(file, nbytes, self.max_bytes)
@@ -93,6 +109,9 @@ class SizePolicy:
                 discard(info.path)
             run -= 1
         name = self.hooks.rotation_filename
+        check_rotated_name(
+            self.base_path, name(numbered_name(self.base_path, 1)), self.scheme().parse
+        )
         for index in range(run, 0, -1):
             source = name(numbered_name(self.base_path, index))
             target = name(numbered_name(self.base_path, index + 1))
@@ -226,7 +245,7 @@ class TimePolicy:
     rolls = True
 
     def scheme(self) -> Scheme:
-        return TimedScheme(self.base_path, self.schedule, self.hooks.namer)
+        return TimedScheme(self.base_path, self.schedule, user_naming(self.hooks))
 
     def _enter(self, period: int) -> None:
         self.period = period
@@ -301,6 +320,7 @@ class TimePolicy:
         )
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
+            check_rotated_name(self.base_path, dest, self.scheme().parse)
             if not any(os.path.lexists(dest + ext) for ext in ("", *inventory.extensions)):
                 self.hooks.rotate(self.base_path, dest)
                 return
