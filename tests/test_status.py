@@ -616,3 +616,24 @@ def test_json_names_that_are_not_utf8_are_valid_unicode(log: str) -> None:
     names = sorted(row["name"] for row in document["outside_scheme"])
     assert names == ["app.log.3\\x80", "app.log.\\xff\\xfe"]
     json.dumps(document, ensure_ascii=False).encode("utf-8")  # strict: no surrogates
+
+
+def test_a_rotated_file_still_held_by_a_writer_names_it(log: str) -> None:
+    """A writer that has not noticed the rollover holds its file: status says who, and the
+    file waits for it (issue 18, the frozen writer)."""
+    idle = lockrotate.RotatingFileHandler(log, maxBytes=10, backupCount=3, check_interval=3600)
+    roller = lockrotate.RotatingFileHandler(log, maxBytes=10, backupCount=3, compress="gzip")
+    try:
+        roller.emit(logging.makeLogRecord({"msg": "first record"}))
+        roller.emit(logging.makeLogRecord({"msg": "second record"}))
+        _, document = doc(log)
+        row = next(row for row in document["files"] if row["name"] == "app.log.1")
+        assert [p["pid"] for p in row["held_by"]] == [os.getpid()]
+        assert "held_by_writer" in kinds(document, "notes")
+        text = status.plain_text(status.inspect(status.Options(log)))
+        assert f"held by pid {os.getpid()}" in text
+    finally:
+        idle.close()
+        roller.close()
+    _, document = doc(log)
+    assert all("held_by" not in row for row in document["files"])

@@ -117,6 +117,8 @@ def _file_cells(row: dict[str, Any]) -> list[str]:
     state = STATE_TEXT.get(row["state"], row.get("reason", row["state"]))
     if row["state"] in ("scratch", "stray"):
         state += f" (pid {row['pid']}{'' if row['this_host'] else ', another host'})"
+    for process in row.get("held_by", []):
+        state += f", held by {_who(process)}"
     return [row["name"], f"{row['size']:,}", _when_text(row["mtime"]), state]
 
 
