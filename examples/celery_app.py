@@ -1,8 +1,6 @@
 """A Celery app whose every task logs one record to a shared, rotating log.
 
-    redis-server --port 6379 --bind 127.0.0.1 &
-    LOCKROTATE_LOG_DIR=/var/log/myapp celery -A celery_app worker --pool prefork \\
-        --concurrency 4 --loglevel WARNING      # run from examples/
+The command line is in docs/servers/celery.md (the integration test runs it).
 
 Celery takes over logging when its worker starts: by default it removes every handler of
 the root logger and installs its own. Two ways keep lockrotate's handlers:
@@ -29,11 +27,10 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging
-
-from lockrotate.bench.verify import record_text
+from checkable import checkable, log_dir
 
 SETUP = os.environ.get("LOCKROTATE_CELERY_SETUP", "signal")
-LOG_DIR = os.environ.get("LOCKROTATE_LOG_DIR", ".")
+LOG_DIR = log_dir()
 
 # Every record of the process goes to both logs through the root logger. The "app" filter
 # keeps Celery's own records out of these files (so that a test can check every line);
@@ -95,5 +92,5 @@ _sequence = itertools.count()
 def log_record(size: int = 100) -> tuple[str, int]:
     """Log the next record of this pool process; return its writer and sequence number."""
     writer, seq = f"w{os.getpid()}", next(_sequence)
-    log.info(record_text(writer, seq, size))
+    log.info(checkable(writer, seq, size))
     return writer, seq

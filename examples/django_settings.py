@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-LOG_DIR = os.environ.get("LOCKROTATE_LOG_DIR", "/var/log/mysite")
+from checkable import log_dir
+
+LOG_DIR = log_dir()  # in production: "/var/log/mysite"
 
 SECRET_KEY = "example-only-not-secret"
 DEBUG = False

@@ -1,7 +1,7 @@
 """One process of a Django site: ``django.setup()`` loads ``LOGGING``, then it logs.
 
-    cd examples && LOCKROTATE_LOG_DIR=/tmp/site DJANGO_SETTINGS_MODULE=django_settings \\
-        python django_worker.py --writer p0 --seconds 2
+    DJANGO_SETTINGS_MODULE=django_settings PYTHONPATH=examples \\
+        python examples/django_worker.py --writer p0 --seconds 2
 
 Start several at once: they all write ``timed.log`` and ``size.log`` and rotate them
 together. It prints how many records each of its threads logged, as JSON.
@@ -16,8 +16,7 @@ import threading
 import time
 
 import django
-
-from lockrotate.bench.verify import record_text
+from checkable import checkable
 
 
 def log_for(writer: str, seconds: float, pace: float, counts: dict[str, int]) -> None:
@@ -25,7 +24,7 @@ def log_for(writer: str, seconds: float, pace: float, counts: dict[str, int]) ->
     deadline = time.monotonic() + seconds
     seq = 0
     while time.monotonic() < deadline:
-        log.info(record_text(writer, seq))
+        log.info(checkable(writer, seq))
         seq += 1
         time.sleep(pace)
     counts[writer] = seq

@@ -1,6 +1,6 @@
 """``multiprocessing.Pool`` and ``ProcessPoolExecutor`` workers sharing one rotating log.
 
-    python examples/pool.py --pool executor --start spawn --log /tmp/app.log
+    python examples/pool.py --pool executor --start spawn [--log /tmp/app.log]
 
 Build the handler in the pool's ``initializer``: it runs in each worker, after the fork or
 in the fresh interpreter of ``spawn``. With ``fork`` the workers may also simply inherit a
@@ -18,8 +18,9 @@ import tempfile
 import time
 from collections.abc import Iterable
 
+from checkable import checkable
+
 import lockrotate
-from lockrotate.bench.verify import record_text
 
 log = logging.getLogger("app")
 
@@ -38,7 +39,7 @@ def init_logging(path: str, max_bytes: int = 20000) -> None:
 def task(name: str, records: int, size: int = 100, pace: float = 0.0) -> tuple[str, int]:
     """One unit of work: log *records* lines, then say how many."""
     for seq in range(records):
-        log.info(record_text(name, seq, size))
+        log.info(checkable(name, seq, size))
         if pace:
             time.sleep(pace)
     return name, records

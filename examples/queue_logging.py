@@ -12,7 +12,11 @@ own pair, in front of its own lockrotate handler on the shared file::
 
 ``QueueListener.stop()`` puts a sentinel after the records already queued and joins the
 thread, so nothing queued is lost; skip it (``os._exit``, a killed process) and the backlog
-is. Run this file to see it: ``python examples/queue_logging.py /tmp/queue-demo``.
+is. Run this file to see it: ``python examples/queue_logging.py [FOLDER]`` (a new temporary
+folder by default).
+
+``ListeningQueueHandler`` is not part of lockrotate: copy it into your application (it is
+stdlib only). docs/queue.md shows it and runs it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ import multiprocessing
 import os
 import queue
 import sys
+import tempfile
 
 import lockrotate
+
+# --8<-- [start:listening]
 
 
 class ListeningQueueHandler(logging.handlers.QueueHandler):
@@ -52,6 +59,9 @@ class ListeningQueueHandler(logging.handlers.QueueHandler):
         super().close()
 
 
+# --8<-- [end:listening]
+
+
 def _worker(folder: str, index: int) -> None:
     target = lockrotate.RotatingFileHandler(
         os.path.join(folder, "app.log"), maxBytes=20000, backupCount=1000
@@ -65,8 +75,11 @@ def _worker(folder: str, index: int) -> None:
 
 
 def main() -> None:
-    folder = sys.argv[1] if len(sys.argv) > 1 else "queue-demo"
-    os.makedirs(folder, exist_ok=True)
+    if len(sys.argv) > 1:
+        folder = sys.argv[1]
+        os.makedirs(folder, exist_ok=True)
+    else:
+        folder = tempfile.mkdtemp(prefix="lockrotate-example-")
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(folder, i)) for i in range(4)]
     for proc in procs:

@@ -1,7 +1,7 @@
 """Tornado with ``fork_processes``: one shared, rotating log for every child.
 
-Run ``python examples/tornado_app.py --port 8888 --procs 4`` and request
-``/log?writer=w&seq=0``: each request logs one record. ``--build before`` builds the handler
+Run ``python examples/tornado_app.py --procs 4 --port 8000`` and request the URL it prints
+(``/log?msg=hello``): each request logs its ``msg``. ``--build before`` builds the handler
 in the parent before the fork (the children inherit it); the default, ``after``, builds it
 in each child, which is what a handler for many processes needs to work either way.
 """
@@ -21,7 +21,6 @@ import tornado.process
 import tornado.web
 
 import lockrotate
-from lockrotate.bench.verify import record_text
 
 log = logging.getLogger("app")
 
@@ -41,10 +40,7 @@ def install(handler: logging.Handler) -> None:
 
 class LogHandler(tornado.web.RequestHandler):
     def get(self) -> None:
-        writer = self.get_argument("writer")
-        seq = int(self.get_argument("seq"))
-        size = int(self.get_argument("size", "100"))
-        log.info(record_text(writer, seq, size))
+        log.info(self.get_argument("msg", "hello"))
         self.write(str(os.getpid()))
 
 
@@ -68,7 +64,8 @@ def main() -> None:
 
     # Bind before forking: the children share the listening socket.
     sockets = tornado.netutil.bind_sockets(args.port, address="127.0.0.1")
-    print(f"port {sockets[0].getsockname()[1]}", flush=True)
+    port = sockets[0].getsockname()[1]
+    print(f"port {port}: try http://127.0.0.1:{port}/log?msg=hello", flush=True)
     if args.build == "before":
         install(make_handler(args.log, args.kind, args.max_bytes))
     tornado.process.fork_processes(args.procs, max_restarts=0)

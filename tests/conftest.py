@@ -4,11 +4,13 @@ wait for a process to block on a lock, a count of open descriptors."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +93,29 @@ def descriptors_under(folder: str | os.PathLike[str]) -> int:
 def new_york() -> Iterator[None]:
     with local_zone(NEW_YORK):
         yield
+
+
+def handlers_now() -> list[object]:
+    """The weakrefs of every live ``logging`` handler, to hand to :func:`close_handlers_since`."""
+    return list(logging._handlerList)  # type: ignore[attr-defined]
+
+
+def close_handlers_since(before: list[object]) -> None:
+    """Close every handler made since *before* (from :func:`handlers_now`) that still lives.
+
+    The weakrefs are told apart by identity: a set of them would hash them, and hashing a dead
+    weakref raises ``TypeError`` (one collected during a test made a whole module error).
+    *before* keeps them alive, so their ids stay unique."""
+    known = {id(ref) for ref in before}
+    for ref in handlers_now():
+        handler = None if id(ref) in known else ref()  # type: ignore[operator]
+        if handler is not None:
+            handler.close()
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Iterator[str]:
+    """A log path in a fresh folder; every handler built during the test is closed after it."""
+    before = handlers_now()
+    yield str(tmp_path / "app.log")
+    close_handlers_since(before)

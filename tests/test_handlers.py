@@ -8,7 +8,6 @@ import logging
 import logging.handlers
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,16 +58,6 @@ def plant_strangers(folder: Path) -> None:
 
 def strangers_intact(folder: Path) -> bool:
     return all((folder / name).read_text() == text for name, text in STRANGERS.items())
-
-
-@pytest.fixture
-def base(tmp_path: Path) -> Iterator[str]:
-    handlers_before = set(logging._handlerList)  # type: ignore[attr-defined]
-    yield str(tmp_path / "app.log")
-    for ref in set(logging._handlerList) - handlers_before:  # type: ignore[attr-defined]
-        handler = ref()
-        if handler is not None:
-            handler.close()
 
 
 def label(t: float, fmt: str = "%Y-%m-%d_%H-%M") -> str:

@@ -88,3 +88,16 @@ def test_each_object_has_its_own_samples() -> None:
     first, second = HandlerStats(), HandlerStats()
     first.record_lock(0.5, 0.5, True)
     assert (list(second.lock_waits), list(second.rollover_holds)) == ([], [])
+
+
+def test_repr_is_one_short_line_whatever_the_samples() -> None:
+    stats = HandlerStats(records=7, bytes=700, rollovers=2)
+    for _ in range(5000):
+        stats.record_lock(0.001, 0.002, True)
+    text = repr(stats)
+    assert "\n" not in text
+    assert len(text) < 250, text
+    assert text.startswith("HandlerStats(records=7, bytes=700, rollovers=2, adopted=0, ")
+    assert "lock_acquisitions=5000" in text
+    assert "samples=4096" in text
+    assert str(stats) == text

@@ -9,14 +9,30 @@ from dataclasses import dataclass, field
 _SAMPLES = 4096
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class HandlerStats:
     """What this process's handler did since it was built (or since this process forked).
 
     The write path only adds to ``records`` and ``bytes``; the rest changes when the lock is
     taken (at a rollover, by the compressor, and for every record in strict mode).
-    ``lock_waits`` and ``lock_holds`` keep the latest 4096 durations (seconds) for
-    percentiles; ``rollover_holds`` those of the holds in which this process rotated.
+
+    Attributes:
+        records: records this process wrote through the handler.
+        bytes: bytes those records took, encoded, newline included.
+        rollovers: rollovers this process performed (it renamed the base file).
+        adopted: rollovers another process had already performed when this one came to do
+            it: this process only reopened the new base file.
+        lock_acquisitions: times this process took the rollover lock.
+        lock_timeouts: times it gave up waiting after ``lock_timeout``.
+        lock_wait_total: seconds spent waiting for the lock, in all.
+        lock_wait_max: the longest single wait, in seconds.
+        lock_held_max: the longest single hold, in seconds.
+        lock_waits: the latest 4096 waits (seconds), for percentiles.
+        lock_holds: the latest 4096 holds (seconds).
+        rollover_holds: the latest 4096 holds in which this process rotated a file.
+
+    ``repr()`` shows the counters and a count of the samples, not the samples themselves
+    (three deques of up to 4096 floats): ``print(handler.stats)`` stays one line.
     """
 
     records: int = 0
@@ -33,6 +49,23 @@ class HandlerStats:
     rollover_holds: deque[float] = field(default_factory=lambda: deque(maxlen=_SAMPLES))
 
     _mutex: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        counters = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in (
+                "records",
+                "bytes",
+                "rollovers",
+                "adopted",
+                "lock_acquisitions",
+                "lock_timeouts",
+            )
+        )
+        return (
+            f"HandlerStats({counters}, lock_wait_max={self.lock_wait_max:.6f}, "
+            f"lock_held_max={self.lock_held_max:.6f}, samples={len(self.lock_holds)})"
+        )
 
     def timed_out(self) -> None:
         with self._mutex:

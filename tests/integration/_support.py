@@ -12,9 +12,11 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from _docs import ROOT, recipe
 from lockrotate.bench.verify import Report, log_files, record_text, verify
 
 EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
@@ -200,7 +202,8 @@ def hammer(port: int, clients: int, seconds: float, max_requests: int, size: int
         pids: set[str] = set()
         try:
             while seq < max_requests and time.monotonic() < deadline:
-                status, body = get(port, f"/log?writer={writer}&seq={seq}&size={size}")
+                message = urllib.parse.quote(record_text(writer, seq, size))
+                status, body = get(port, f"/log?msg={message}")
                 if status != 200:
                     raise RuntimeError(f"{writer} {seq}: HTTP {status} {body[:200]!r}")
                 pids.add(body.decode())
@@ -218,16 +221,6 @@ def hammer(port: int, clients: int, seconds: float, max_requests: int, size: int
     for thread in threads:
         thread.join()
     return load
-
-
-def listening_socket() -> socket.socket:
-    """A TCP socket listening on 127.0.0.1, any free port, to hand to a server (``fd://``)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    listener.set_inheritable(True)
-    return listener
 
 
 def free_port() -> int:
@@ -269,21 +262,21 @@ def assert_all_logged(name: str, load: Load, stderr: str, folder: str) -> None:
     assert not logging_errors(stderr), stderr
 
 
-def serve_and_load(argv: list[str], folder: str, scratch: str) -> tuple[Load, str]:
-    """Run the server *argv* from the examples folder, with ``LOCKROTATE_LOG_DIR`` set to
-    *folder*, on a socket we bound (``{fd}`` in *argv* is its descriptor, for ``fd://``);
-    send it load, stop it; return the load and its stderr."""
-    listener = listening_socket()
-    port = listener.getsockname()[1]
-    fd = listener.fileno()
-    argv = [arg.replace("{fd}", str(fd)) for arg in argv]
-    env = {**os.environ, "LOCKROTATE_LOG_DIR": folder}
-    try:
-        server = Server.start(
-            argv, os.path.join(scratch, "server.err"), pass_fds=[fd], cwd=EXAMPLES, env=env
-        )
-    finally:
-        listener.close()
+def serve_recipe(
+    name: str, folder: str, scratch: str, extra: Sequence[str] = ()
+) -> tuple[Load, str]:
+    """Run the docs' command line *name* (plus *extra* arguments) from the repository root,
+    as ``_docs.recipe`` gives it (the log folder *folder*, a free port for 8000); send it
+    load, stop it; return the load and its stderr."""
+    port = free_port()
+    argv, env = recipe(name, folder, port)
+    server = Server.start(
+        [*argv, *extra],
+        os.path.join(scratch, "server.err"),
+        stdout_path=os.path.join(scratch, "server.out"),
+        cwd=ROOT,
+        env=env,
+    )
     with serving(server):
         wait_healthy(port, server)
         load = hammer(port, clients=4, seconds=3.5, max_requests=1500)

@@ -2,20 +2,23 @@
 
 The broker is Debian's ``redis-server`` in the foreground with its own config and folder on
 a loopback port. Every task returns the writer (its pool process) and sequence number it
-logged, so the records expected are exactly those the worker acknowledged.
+logged, so the records expected are exactly those the worker acknowledged. The worker's
+command line is the one docs/servers/celery.md shows (``_docs.recipe``), with the broker's
+address and three options that keep a test worker from waiting on others added.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 import pytest
 from celery import Celery, group
 
-from ._support import EXAMPLES, Server, check, free_port, logging_errors, serving, wait_port
+from _docs import ROOT, recipe
+
+from ._support import Server, check, free_port, logging_errors, serving, wait_port
 
 TASKS = 2000
 RESULT_TIMEOUT = 120.0
@@ -46,25 +49,18 @@ def redis_url(need_tool: Callable[[str], str], scratch: str) -> Iterator[str]:
 
 def run_tasks(setup: str, redis_url: str, folder: str, scratch: str) -> tuple[dict[str, int], str]:
     """Start a prefork worker, send it the tasks, wait for every result; stop it."""
-    env = {
-        **os.environ,
-        "LOCKROTATE_LOG_DIR": folder,
-        "LOCKROTATE_CELERY_SETUP": setup,
-        "CELERY_BROKER_URL": f"{redis_url}/0",
-        "CELERY_RESULT_BACKEND": f"{redis_url}/1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [EXAMPLES, os.environ.get("PYTHONPATH")])),
-    }
-    argv = [
-        sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--pool", "prefork",
-        "--concurrency", "4", "--loglevel", "WARNING", "--hostname", "lockrotate@127.0.0.1",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]  # fmt: skip
+    argv, env = recipe("celery", folder)
+    env.update(
+        LOCKROTATE_CELERY_SETUP=setup,
+        CELERY_BROKER_URL=f"{redis_url}/0",
+        CELERY_RESULT_BACKEND=f"{redis_url}/1",
+    )
+    argv += ["--hostname", "lockrotate@127.0.0.1"]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     err = os.path.join(scratch, "worker.err")
     client = Celery("client", broker=f"{redis_url}/0", backend=f"{redis_url}/1")
     with serving(
-        Server.start(
-            argv, err, stdout_path=os.path.join(scratch, "worker.out"), cwd=EXAMPLES, env=env
-        )
+        Server.start(argv, err, stdout_path=os.path.join(scratch, "worker.out"), cwd=ROOT, env=env)
     ) as worker:
         jobs = group(client.signature("celery_app.log_record", args=(100,)) for _ in range(TASKS))
         results = jobs.apply_async().get(timeout=RESULT_TIMEOUT)

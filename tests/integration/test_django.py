@@ -1,15 +1,19 @@
-"""Django's ``LOGGING`` setting, loaded by ``django.setup()`` in several processes at once."""
+"""Django's ``LOGGING`` setting, loaded by ``django.setup()`` in several processes at once.
+
+Each process runs the command line docs/servers/django.md shows (``_docs.recipe``), with
+its own writer name."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from ._support import EXAMPLES, check, logging_errors
+from _docs import ROOT, recipe
+
+from ._support import check, logging_errors
 
 PROCS = 4
 RUN_TIMEOUT = 120.0
@@ -17,20 +21,15 @@ RUN_TIMEOUT = 120.0
 
 @pytest.mark.slow
 def test_django_logging_setting_in_several_processes(folder: str, scratch: str) -> None:
-    env = {
-        **os.environ,
-        "LOCKROTATE_LOG_DIR": folder,
-        "DJANGO_SETTINGS_MODULE": "django_settings",
-        "PYTHONPATH": os.pathsep.join(filter(None, [EXAMPLES, os.environ.get("PYTHONPATH")])),
-    }
-    script = os.path.join(EXAMPLES, "django_worker.py")
+    argv, env = recipe("django", folder)
+    assert argv[-2:] == ["--writer", "p0"], argv
     procs = []
     try:
         for index in range(PROCS):
-            argv = [sys.executable, script, "--writer", f"p{index}", "--seconds", "3"]
+            mine = [*argv[:-1], f"p{index}", "--seconds", "3"]
             err = open(os.path.join(scratch, f"p{index}.err"), "wb")  # noqa: SIM115
             procs.append(
-                subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env, cwd=scratch)
+                subprocess.Popen(mine, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT)
             )
             err.close()
         outputs = [proc.communicate(timeout=RUN_TIMEOUT)[0] for proc in procs]

@@ -157,6 +157,9 @@ def _output_group(bench: argparse.ArgumentParser) -> None:
     out.add_argument("--dir", metavar="DIR", help="where to make the temporary folder")
     out.add_argument("--keep", action="store_true", help="keep the log files and say where")
     out.add_argument("--plain", action="store_true", help="plain text even if rich is there")
+    out.add_argument(
+        "--wide", action="store_true", help="add µs/record, files, rollovers, lock wait/hold"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -247,6 +250,7 @@ def options(args: argparse.Namespace) -> Options:
         dir=args.dir,
         keep=args.keep,
         plain=args.plain,
+        wide=args.wide,
     )
 
 

@@ -146,7 +146,7 @@ CONTENDERS: dict[str, Contender] = {
     for c in (
         Contender(
             "filehandler",
-            "logging.FileHandler, no rotation: the ceiling",
+            "logging.FileHandler, no rotation: the reference the ratios are to",
             _filehandler,
             _always,
             ours=False,

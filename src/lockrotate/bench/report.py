@@ -12,23 +12,23 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .runner import Measurement
+from .runner import BASELINE, Measurement
 
-HEADERS = (
-    "contender",
-    "procs",
-    "records/s",
+# The default table fits 100 columns (rich's borders included); --wide adds the rest.
+HEADERS = ("contender", "procs", "records/s", "vs FileHandler", "check", "lost/dup/torn/err")
+WIDE_HEADERS = (
+    *HEADERS,
     "µs/record",
-    "vs FileHandler (min-max)",
-    "check",
-    "lost dup torn err",
     "files",
     "rollovers",
     "lock wait ms p50/p90/p99",
     "lock hold ms p50/p90/p99",
 )
-_RIGHT = {1, 2, 3, 4, 7, 8}
-_CHECK = 5
+_RIGHT = {1, 2, 3, 5, 6, 7, 8}
+_CHECK = 4
+_CHECKS = 5
+WIDTH = 100
+STRICT, CLH = "lockrotate-strict", "concurrent-log-handler"
 
 
 @dataclass
@@ -77,6 +77,15 @@ def _triple(values: Sequence[float | None]) -> str:
     return "/".join(_ms(v) for v in values)
 
 
+def _count(n: int) -> str:
+    """A count in at most 4 characters (the verdict line gives the exact figure)."""
+    if n < 10_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1e6:.1f}M" if n < 10_000_000 else f"{n // 1_000_000}M"
+
+
 def _ratio(row: dict[str, Any]) -> str:
     ratio = row["ratio"]
     if ratio is None:
@@ -112,21 +121,100 @@ def verdict(row: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def cells(row: dict[str, Any]) -> list[str]:
+def cells(row: dict[str, Any], wide: bool = False) -> list[str]:
     check = "ok" if row["ok"] else "STALLED" if row["stalled"] else "FAILED"
-    return [
+    short = [
         row["contender"],
         str(row["procs"]),
         f"{row['records_per_s']:,.0f}",
-        f"{row['us_per_record']:.1f}",
         _ratio(row),
         check,
-        f"{row['lost']}/{row['duplicated']}/{row['torn']}/{row['handler_errors']}",
+        "/".join(_count(row[key]) for key in ("lost", "duplicated", "torn", "handler_errors")),
+    ]
+    if not wide:
+        return short
+    return [
+        *short,
+        f"{row['us_per_record']:.1f}",
         str(row["files"]),
         "-" if row["rollovers"] is None else str(row["rollovers"]),
         _triple([row[f"lock_wait_{p}"] for p in ("p50", "p90", "p99")]),
         _triple([row[f"lock_hold_{p}"] for p in ("p50", "p90", "p99")]),
     ]
+
+
+def legend(rows: Sequence[dict[str, Any]], wide: bool) -> list[str]:
+    """What the columns and the contenders' names mean, for the contenders in *rows*."""
+    from .contenders import CONTENDERS
+
+    lines = [
+        "records/s: all processes together, the median of the repeats. vs FileHandler: the "
+        "median of the per-repeat ratios to logging.FileHandler (min-max), so it need not "
+        "equal the quotient of two records/s medians.",
+        "check: every record read back once, whole; lost/dup/torn/err: records lost, "
+        "duplicated, torn, and handler errors, summed over the repeats (k: thousands, M: millions)."
+        + ("" if wide else " --wide adds µs/record, files, rollovers, lock wait/hold."),
+    ]
+    names = dict.fromkeys(row["contender"] for row in rows)
+    lines.append(
+        "; ".join(f"{name}: {CONTENDERS[name].about}" for name in names if name in CONTENDERS)
+    )
+    return lines
+
+
+def one_line_verdict(rows: Sequence[dict[str, Any]]) -> str:
+    """Who lost, duplicated or tore records, and how many; then who did not."""
+    bad: dict[str, list[str]] = {}
+    good: list[str] = []
+    for name in dict.fromkeys(row["contender"] for row in rows):
+        if name == BASELINE:  # the reference: it does not rotate
+            continue
+        mine = [row for row in rows if row["contender"] == name]
+        parts = [
+            f"{label} {sum(row[key] for row in mine):,} records"
+            for key, label in (("lost", "lost"), ("duplicated", "duplicated"), ("torn", "tore"))
+            if any(row[key] for row in mine)
+        ]
+        if any(row["stalled"] for row in mine):
+            parts.append("stalled")
+        if parts:
+            bad[name] = parts
+        elif all(row["ok"] for row in mine):
+            good.append(name)
+    failing = [f"{name} {' and '.join(parts)}" for name, parts in bad.items()]
+    clean = f"{', '.join(good)}: every record once, whole" if good else ""
+    return "verdict: " + "; ".join(filter(None, [*failing, clean]))
+
+
+def spread_note(rows: Sequence[dict[str, Any]]) -> str | None:
+    """One note for every ratio whose spread is wide (see ``runner.wide_spreads``)."""
+    from .runner import wide_spreads
+
+    wide = [row for row in rows if wide_spreads([row])]
+    if not wide:
+        return None
+    which: dict[str, list[str]] = {}
+    for row in wide:
+        which.setdefault(row["contender"], []).append(str(row["procs"]))
+    listed = ", ".join(f"{name} ({'/'.join(procs)} procs)" for name, procs in which.items())
+    return (
+        f"note: these ratios moved more than ±10% between repeats: {listed}. Another run may "
+        "disagree: add --repeat or --total, or quiet the machine, before quoting them."
+    )
+
+
+def strict_vs_clh(rows: Sequence[dict[str, Any]]) -> str | None:
+    """Strict mode's records/s over concurrent-log-handler's (both lock every record)."""
+    rates = {(row["contender"], row["procs"]): row["records_per_s"] for row in rows}
+    pairs = [
+        (procs, rates[STRICT, procs] / rates[CLH, procs])
+        for (name, procs) in rates
+        if name == STRICT and rates.get((CLH, procs))
+    ]
+    if not pairs:
+        return None
+    figures = ", ".join(f"{ratio:.2f}x with {procs} procs" for procs, ratio in pairs)
+    return f"{STRICT} vs {CLH} (records/s medians): {figures}"
 
 
 def remarks(rows: Sequence[dict[str, Any]], skipped: dict[str, str]) -> list[str]:
@@ -162,9 +250,10 @@ def failures(rows: Sequence[dict[str, Any]], backup_count: int) -> list[str]:
     return lines
 
 
-def plain_table(rows: Sequence[dict[str, Any]]) -> str:
-    table = [list(HEADERS)] + [cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(HEADERS))]
+def plain_table(rows: Sequence[dict[str, Any]], wide: bool = False) -> str:
+    headers = WIDE_HEADERS if wide else HEADERS
+    table = [list(headers)] + [cells(row, wide) for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
     out = []
     for line in table:
         out.append(
@@ -177,23 +266,23 @@ def plain_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def rich_table(rows: Sequence[dict[str, Any]], title: str) -> Any:
+def rich_table(rows: Sequence[dict[str, Any]], title: str, wide: bool = False) -> Any:
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title=title, title_justify="left")
-    for i, header in enumerate(HEADERS):
-        table.add_column(header, justify="right" if i in _RIGHT else "left", no_wrap=i < 2)
+    for i, header in enumerate(WIDE_HEADERS if wide else HEADERS):
+        table.add_column(header, justify="right" if i in _RIGHT else "left", no_wrap=True)
     previous = None
     for row in rows:
         if previous is not None and row["procs"] != previous:
             table.add_section()
         previous = row["procs"]
-        texts = [Text(text) for text in cells(row)]
+        texts = [Text(text) for text in cells(row, wide)]
         if row["ok"]:
             texts[_CHECK].stylize("green")
         else:
-            for failed in (0, _CHECK, 6):
+            for failed in (0, _CHECK, _CHECKS):
                 texts[failed].stylize("bold red")
         table.add_row(*texts)
     return table
@@ -205,19 +294,40 @@ def show(
     rows: Sequence[dict[str, Any]],
     title: str,
     out: Any,
+    *,
+    wide: bool = False,
+    seconds: float | None = None,
 ) -> None:
-    """The table, then the *failed* lines (red) and the *remarked* ones (yellow), each whole
-    on its own line: a path in a note is never wrapped or cut in the middle."""
+    """The table, the verdict, then the *failed* lines (red), the *remarked* ones and the
+    spread note (yellow), the legend and the run's duration. Each line is whole: a path in
+    a note is never cut in the middle; plain text wraps at 100 columns between words."""
+    tail = [
+        note
+        for note in (
+            strict_vs_clh(rows),
+            spread_note(rows),
+            None if seconds is None else f"the run took {seconds:.0f} s",
+        )
+        if note
+    ]
     if out is None:
-        print(title)
-        print(plain_table(rows))
+        print(textwrap.fill(title, WIDTH))
+        print(plain_table(rows, wide))
+        print(textwrap.fill(one_line_verdict(rows), WIDTH, subsequent_indent="  "))
         for line in (*failed, *remarked):
             print(line)
+        for line in (*tail, *legend(rows, wide)):
+            print(textwrap.fill(line, WIDTH, subsequent_indent="  ", break_on_hyphens=False))
         return
-    out.print(rich_table(rows, title))
+    out.print(rich_table(rows, title, wide))
+    out.print(one_line_verdict(rows), style="bold", highlight=False)
     for lines, style in ((failed, "red"), (remarked, "yellow")):
         for line in lines:
             out.print(line, style=style, highlight=False, soft_wrap=True)
+    for line in tail:
+        out.print(line, style="yellow", highlight=False)
+    for line in legend(rows, wide):
+        out.print(line, style="dim", highlight=False)
 
 
 def consoles(plain: bool) -> tuple[Any, Any]:
@@ -230,7 +340,7 @@ def consoles(plain: bool) -> tuple[Any, Any]:
         return None, None
     out = Console()
     if not out.is_terminal:
-        out = Console(width=200)
+        out = Console(width=WIDTH)
     err = Console(stderr=True)
     # A bar redrawn into a file or a pipe is noise: one plain line per run reads better there.
     return out, err if err.is_terminal else None

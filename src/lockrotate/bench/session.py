@@ -50,6 +50,7 @@ class Options:
     dir: str | None = None
     keep: bool = False
     plain: bool = False
+    wide: bool = False
 
     def workload(self, procs: int) -> Workload:
         if self.seconds is not None:
@@ -223,7 +224,16 @@ def bench(options: Options, argv: Sequence[str]) -> int:
         kept=folder if options.keep else None,
     )
     failed = failures(table, options.rotation.backup_count)
-    show(failed, [*remarks(table, skipped), *warnings], table, title, out)
+    # The spread warnings stay whole in the JSON; the table folds them into one note.
+    show(
+        failed,
+        remarks(table, skipped),
+        table,
+        title,
+        out,
+        wide=options.wide,
+        seconds=document.seconds,
+    )
     if options.json:
         document.write(options.json)
     if options.chart and table:

@@ -33,7 +33,7 @@ from .._cli import EXIT_USAGE, Parser, positive, seconds, when
 from .folder import read_base, read_period, scan_folder
 from .locks import lock_users, read_lock, read_writers
 from .report import DEFAULT_STUCK_AFTER, OVERSIZE_FACTOR, SCHEMA, Options, Report
-from .show import plain_text, show
+from .show import emit, plain_text, show
 
 __all__ = [
     "DEFAULT_STUCK_AFTER",
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps(report.document(), indent=2))
+        emit(json.dumps(report.document(), indent=2))
     else:
         show(report, plain=args.plain)
     return report.exit_code

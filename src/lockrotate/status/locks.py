@@ -150,7 +150,8 @@ def read_lock(
         where = "with this --lock-dir" if options.lock_dir else "without --lock-dir"
         report.note(
             "no_lock_file",
-            f"no lock file at {path}: no handler has opened this log {where} yet",
+            f"no lock file at {path} {where} yet: a size-rotated log gets it at its first "
+            "rollover, a timed one when a handler first opens it",
         )
         return
     identity = (st.st_dev, st.st_ino)

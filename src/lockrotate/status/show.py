@@ -9,6 +9,7 @@ break the table.
 from __future__ import annotations
 
 import datetime
+import os
 import sys
 from typing import Any
 
@@ -39,6 +40,19 @@ def safe(text: str) -> str:
         else:
             out.append(f"\\U{code:08x}")
     return "".join(out)
+
+
+def emit(text: str) -> None:
+    """Print *text* and flush; a reader that has gone (``| head -2``) ends the output quietly,
+    with no traceback and the exit status the report decided."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null, so the flush at exit does not fail a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _when_text(stamp: float | None) -> str:
@@ -164,7 +178,7 @@ def show(report: Report, plain: bool) -> None:
         except ImportError:
             console = None
     if console is None:
-        print(plain_text(report))
+        emit(plain_text(report))
         return
     from rich.table import Table
     from rich.text import Text
