@@ -3,13 +3,15 @@
 A process that has not yet noticed a rollover (or was stopped between its check and its
 write) can still append a record to the file that was just renamed. Every writer holds the
 file it appends to with a shared ``flock`` (:class:`lockrotate._files.AppendFile`), so the
-compressor starts only once it holds the file exclusively: as soon as the last writer has
-let go, however long that takes. It keeps that lock until the plain file is unlinked, so no
-writer can take the file back meanwhile. The compressed copy is written under a temporary
-name and put in place by the handler with the rollover lock held, after checking that the
-source did not grow; the source is removed last. A process killed at any point leaves the
-plain file, or the finished compressed file, never a truncated one under the final name; a
-later rollover finishes what was left.
+compressor starts only once it holds the file exclusively, however long the last writer
+takes to let go, and keeps that lock until the plain file is unlinked, so no writer can take
+the file back meanwhile. It also waits until the file has not been written for ``grace``
+(``check_interval`` + 1 s): writers that hold no lock (a filesystem without ``flock``, a
+lockrotate from before the lock) notice a rollover within ``check_interval``. The
+compressed copy is written under a temporary name and put in place by the handler with the
+rollover lock held, after checking that the source did not grow; the source is removed
+last. A process killed at any point leaves the plain file, or the finished compressed file,
+never a truncated one under the final name; a later rollover finishes what was left.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ _HELD_POLL: Final = 0.2
 @dataclass
 class _Job:
     not_before: float
+    stillness: float
     failures: int = 0
 
 
@@ -122,18 +125,18 @@ class Compressor:
         self._failing = False
 
     def submit(self, identity: Identity, orphan: bool = False) -> None:
-        """Compress the file with *identity* as soon as no writer holds it.
+        """Compress the file with *identity* once no writer holds it and it has been still
+        for ``grace`` seconds.
 
-        A plain file left by a process that closed or died first (an *orphan*) waits
-        ``grace`` seconds first, so that the process that rotated it, if alive, gets there
-        first.
+        A plain file left by a process that closed or died first (an *orphan*) waits three
+        times as long, so that the process that rotated it, if alive, gets there first.
         """
         with self._wake:
             if self._stopping:
                 return
-            start = time.monotonic() + (self.grace if orphan else 0.0)
-            job = self._jobs.setdefault(identity, _Job(start))
-            job.not_before = min(job.not_before, start)
+            stillness = self.grace * 3 if orphan else self.grace
+            job = self._jobs.setdefault(identity, _Job(0.0, stillness))
+            job.stillness = min(job.stillness, stillness)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="lockrotate-compress", daemon=True
@@ -184,13 +187,14 @@ class Compressor:
 
     def _attempt(self, identity: Identity) -> None:
         """Compress the file with *identity* unless a writer holds it (then look again
-        soon); a job that keeps failing is given up after a few tries (the file stays
-        plain), and reported once per outage: not again until a compression succeeds."""
+        soon) or it is not still yet; a job that keeps failing is given up after a few tries
+        (the file stays plain), and reported once per outage: not again until a compression
+        succeeds."""
         with self._wake:
             job = self._jobs[identity]
         retry_in: float | None
         try:
-            retry_in = self._compress(identity)
+            retry_in = self._compress(identity, job.stillness)
         except Exception as exc:
             job.failures += 1
             retry_in = None if job.failures >= _ATTEMPTS else self.grace * job.failures
@@ -203,7 +207,7 @@ class Compressor:
             else:
                 job.not_before = time.monotonic() + retry_in
 
-    def _compress(self, identity: Identity) -> float | None:
+    def _compress(self, identity: Identity, stillness: float) -> float | None:
         """Seconds until the next try, or None when the job is done (or moot)."""
         path = self.host.locate(identity)
         if path is None:
@@ -215,6 +219,9 @@ class Compressor:
             st = os.fstat(source)
             if (st.st_dev, st.st_ino) != identity:
                 return 0.0  # shifted by a rollover between locate and open: look again
+            still = time.time() - st.st_mtime
+            if still < stillness:
+                return stillness - still
             temp = scratch_path(self.base_path)
             # Nothing for others while it is a scratch file; the source's mode once in place.
             companions = self.permissions.for_companions()

@@ -208,6 +208,8 @@ class AppendFile:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return None
+        except OSError:
+            return st  # no flock here (NFS on a write-only descriptor): the still-time rule
         # Locked after its remover let go: the file may be unlinked by now.
         return st if os.fstat(fd).st_nlink > 0 else None
 
@@ -321,6 +323,8 @@ def unheld(path: str) -> int | None:
         except BlockingIOError:
             os.close(fd)
             return None
+        except OSError:
+            pass  # no flock on this filesystem: the callers' still-time rule is all there is
         except BaseException:
             os.close(fd)
             raise
