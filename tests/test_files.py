@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 import lockrotate
+import lockrotate._files
 from conftest import fork_child
 from lockrotate._files import (
     APPEND,
+    PRIVATE,
     AppendFile,
     NotRegularFile,
     check_companion,
@@ -25,6 +27,7 @@ from lockrotate._files import (
     identity_of,
     open_companion,
     open_file,
+    unheld,
 )
 from lockrotate._permissions import Permissions
 
@@ -493,3 +496,51 @@ def test_a_torn_write_is_repaired_in_the_log_encoding(
     lines = path.read_bytes().decode(encoding).split("\n")
     assert lines[0] == "before" and lines[-2:] == ["after", ""]
     assert len(lines) == 4 and "torn record".startswith(lines[1].rstrip("\x00"))
+
+
+# The shared hold of a writer (issue 18, the frozen writer) ---------------------------------
+
+
+@pytest.mark.parametrize("race", ["being removed", "removed"])
+def test_a_file_removed_under_a_writer_opening_it_is_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, race: str
+) -> None:
+    """The writer opened the base path just before a rollover renamed it, and a remover got
+    to the rotated file before the writer's flock: it opens the base path again."""
+    path = tmp_path / "app.log"
+    rotated = tmp_path / "app.log.1"
+    rotated.write_bytes(b"old\n")
+    real_open = lockrotate._files.open_file
+    opened: list[str] = []
+    remover: list[int | None] = []
+
+    def racing(name: str, flags: int, permissions: Permissions, mode: int = 0o666) -> int:
+        opened.append(name)
+        if len(opened) > 1:
+            return real_open(name, flags, permissions, mode)
+        fd = real_open(str(rotated), flags, permissions, mode)
+        remover.append(unheld(str(rotated)))
+        if race == "removed":
+            os.unlink(rotated)
+            PRIVATE.close(remover.pop())
+        return fd
+
+    monkeypatch.setattr(lockrotate._files, "open_file", racing)
+    file = AppendFile(str(path))
+    try:
+        assert len(opened) == 2 and file.identity == identity_of(str(path))
+    finally:
+        file.close()
+        for fd in remover:
+            assert fd is not None
+            PRIVATE.close(fd)
+
+
+def test_a_held_file_is_not_unheld_until_its_writer_lets_go(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    writer = AppendFile(path)
+    assert unheld(path) is None
+    writer.close()
+    fd = unheld(path)
+    assert fd is not None
+    PRIVATE.close(fd)
