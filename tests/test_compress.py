@@ -13,6 +13,7 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ import lockrotate._compress
 import lockrotate._files
 import lockrotate._permissions
 from conftest import fork_child
+from lockrotate._system import System
 from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
 from lockrotate.bench.workload import Workload, logger_for, run
 
@@ -161,7 +163,7 @@ def _kill_self(*_: object, **__: object) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _half_written(fmt: str, source: int, dest: int) -> int:
+def _half_written(fmt: str, source: int, dest: int, system: object) -> int:
     os.write(dest, b"\x1f\x8b half of a compressed file")
     _kill_self()
     return 0
@@ -197,7 +199,7 @@ STEPS: dict[str, Inject] = {
         mp, lambda source, _: _is_plain_backup(source)
     ),
     "after moving the source aside, before unlinking it": lambda mp: mp.setattr(
-        os, "remove", _kill_self
+        os, "unlink", _kill_self
     ),
 }
 
@@ -282,10 +284,10 @@ def test_shutdown_while_compressing_does_not_hang(tmp_path: Path) -> None:
     started = threading.Event()
     real = lockrotate._compress.compress_fd
 
-    def slow(fmt: str, source: int, dest: int) -> int:
+    def slow(fmt: str, source: int, dest: int, system: System) -> int:
         started.set()
         time.sleep(0.5)
-        return real(fmt, source, dest)
+        return real(fmt, source, dest, system)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(lockrotate._compress, "compress_fd", slow)
@@ -396,10 +398,10 @@ def test_a_child_forked_during_compression_holds_none_of_its_files(
     inside, release = threading.Event(), threading.Event()
     real = lockrotate._compress.compress_fd
 
-    def paused(fmt: str, source: int, dest: int) -> int:
+    def paused(fmt: str, source: int, dest: int, *rest: Any) -> int:
         inside.set()
         release.wait(WAIT)
-        return real(fmt, source, dest)
+        return real(fmt, source, dest, *rest)
 
     monkeypatch.setattr(lockrotate._compress, "compress_fd", paused)
     path = tmp_path / "app.log"

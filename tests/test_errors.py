@@ -19,6 +19,7 @@ import pytest
 import lockrotate
 from conftest import run_in_child
 from lockrotate import RotatingFileHandler, TimedRotatingFileHandler
+from lockrotate._system import System
 
 Size = RotatingFileHandler
 Timed = TimedRotatingFileHandler
@@ -187,15 +188,15 @@ def test_disk_full_goes_to_handle_error(base: str, monkeypatch: pytest.MonkeyPat
     def full(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(System, "write", staticmethod(full))  # the seam\'s write
     log(handler, "lost 1", "lost 2")
     # One outage, one report; the next outage after a successful write is reported again.
     assert [f.errno for f in failures if isinstance(f, OSError)] == [errno.ENOSPC]
-    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(System, "write", staticmethod(real_write))  # the seam\'s write
     log(handler, "after")
-    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(System, "write", staticmethod(full))  # the seam\'s write
     log(handler, "lost 3")
-    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(System, "write", staticmethod(real_write))  # the seam\'s write
     log(handler, "again")
     handler.close()
     assert [f.errno for f in failures if isinstance(f, OSError)] == [errno.ENOSPC] * 2
@@ -292,7 +293,7 @@ def test_emit_never_raises_even_with_raise_exceptions(
     def full(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(System, "write", staticmethod(full))  # the seam\'s write
     log(handler, "lost")
     monkeypatch.undo()
     handler.close()

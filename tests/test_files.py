@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,7 @@ from lockrotate._files import (
     unheld,
 )
 from lockrotate._permissions import Permissions
+from lockrotate._system import System
 
 
 class WriteSpy:
@@ -41,7 +43,7 @@ class WriteSpy:
         self.files: list[tuple[tuple[int, int], int]] = []
         self._real = os.write
         self._chunk = chunk
-        monkeypatch.setattr(os, "write", self)
+        monkeypatch.setattr(System, "write", staticmethod(self))  # the seam\'s write
 
     def __call__(self, fd: int, data: bytes) -> int:
         if self._chunk is not None:
@@ -158,12 +160,12 @@ def test_a_torn_record_does_not_swallow_the_next(
             return real_write(fd, bytes(data[:4]))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "write", half_then_full)
+    monkeypatch.setattr(System, "write", staticmethod(half_then_full))  # the seam\'s write
     with pytest.raises(OSError, match="No space"):
         file.write(b"torn record\n")
     assert file.torn
     assert len(calls) == 2, "the short write was not finished"
-    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(System, "write", staticmethod(real_write))  # the seam\'s write
     file.write(b"after\n")
     assert not file.torn
     file.write(b"last\n")
@@ -487,9 +489,9 @@ def test_a_torn_write_is_repaired_in_the_log_encoding(
             return real_write(fd, bytes(data[:5]))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "write", a_piece_then_full)
+    monkeypatch.setattr(System, "write", staticmethod(a_piece_then_full))  # the seam's write
     handler.emit(logging.makeLogRecord({"msg": "torn record"}))
-    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(System, "write", staticmethod(real_write))
     handler.emit(logging.makeLogRecord({"msg": "after"}))
     handler.close()
     assert len(seen) == 1
@@ -514,11 +516,11 @@ def test_a_file_removed_under_a_writer_opening_it_is_not_taken(
     opened: list[str] = []
     remover: list[int | None] = []
 
-    def racing(name: str, flags: int, permissions: Permissions, mode: int = 0o666) -> int:
+    def racing(name: str, flags: int, permissions: Permissions, *rest: Any) -> int:
         opened.append(name)
         if len(opened) > 1:
-            return real_open(name, flags, permissions, mode)
-        fd = real_open(str(rotated), flags, permissions, mode)
+            return real_open(name, flags, permissions, *rest)
+        fd = real_open(str(rotated), flags, permissions, *rest)
         remover.append(unheld(str(rotated)))
         if race == "removed":
             os.unlink(rotated)

@@ -14,10 +14,11 @@ import pytest
 from conftest import FakeClock
 from lockrotate._archive import Inventory
 from lockrotate._files import AppendFile, Identity
+from lockrotate._ledger import PeriodLedger
 from lockrotate._naming import Namer
 from lockrotate._outage import Outages
 from lockrotate._permissions import Permissions
-from lockrotate._policy import PeriodLedger, SizePolicy, TimePolicy
+from lockrotate._policy import SizePolicy, TimePolicy
 from lockrotate._schedule import make_schedule
 
 MINUTE = make_schedule("M", 1, True, None)
@@ -147,7 +148,7 @@ class Recorder:
     def __init__(self) -> None:
         self.reports: list[BaseException | None] = []
         self.warnings: list[str] = []
-        self.outages = Outages(lambda: self.reports.append(sys.exc_info()[1]))
+        self.outages = Outages(lambda record: self.reports.append(sys.exc_info()[1]))
 
 
 def ledger_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sys
 import threading
@@ -16,13 +17,15 @@ from pathlib import Path
 import pytest
 
 from conftest import run_in_child
-from lockrotate._archive import Archive, Inventory, Retention, Scheme
+from lockrotate._archive import Inventory, Scheme
+from lockrotate._compose import Hooks, compose
+from lockrotate._errors import LockTimeout
 from lockrotate._files import AppendFile, Identity
-from lockrotate._locks import LockTimeout, make_lock
 from lockrotate._naming import NumberedScheme
 from lockrotate._outage import Outages
-from lockrotate._permissions import Permissions
-from lockrotate._rollover import Coordinator, Discard
+from lockrotate._rollover import Core, Discard
+from lockrotate._settings import check
+from lockrotate._system import REAL, System
 
 
 @dataclass
@@ -42,7 +45,7 @@ class FakePolicy:
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, 1000, None)
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         return self.due_now
 
     def wants_lock_to_adopt(self, file: AppendFile) -> bool:
@@ -72,31 +75,56 @@ class FakePolicy:
 
 @dataclass
 class Rig:
-    coordinator: Coordinator
+    coordinator: Core
     policy: FakePolicy
     reports: list[BaseException | None]
     warnings: list[str]
 
 
+@dataclass
+class FakeRotation:
+    """Builds the fake policy, as ``BySize``/``ByTime`` build the real ones."""
+
+    policy: FakePolicy
+
+    def build(
+        self, base_path: str, hooks: Hooks, outages: Outages, clock: object, system: System
+    ) -> tuple[FakePolicy, FakePolicy]:
+        return self.policy, self.policy
+
+
+@dataclass
+class RigHooks:
+    """The handler's part: the stdlib's default hooks, and where failures go."""
+
+    reports: list[BaseException | None]
+    warnings: list[str]
+    namer: None = None
+    rotator: None = None
+
+    def rotation_filename(self, default_name: str) -> str:
+        return default_name
+
+    def rotate(self, source: str, dest: str) -> None:
+        os.rename(source, dest)
+
+    def report(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def failed(self, record: logging.LogRecord | None) -> None:
+        self.reports.append(sys.exc_info()[1])
+
+
 def make_rig(base: str, timeout: float = 5.0) -> Rig:
-    """One handler's protocol in one process (several rigs on one base act as processes:
-    each has its own lock descriptor, and ``flock`` tells descriptors apart)."""
+    """One handler's protocol in one process, built by the handlers' composition root
+    (several rigs on one base act as processes: each has its own lock descriptor, and
+    ``flock`` tells descriptors apart)."""
     policy = FakePolicy(base)
     reports: list[BaseException | None] = []
-    outages = Outages(lambda: reports.append(sys.exc_info()[1]))
-    archive = Archive(
-        base,
-        lambda: Retention(policy.kept_by_count, None, None),
-        policy.scheme,
-        None,
-        time.time,
-        lambda message: None,
-        lambda: False,
-    )
-    lock = make_lock("flock", os.path.join(os.path.dirname(base), ".app.log.lock"), timeout)
     warnings: list[str] = []
-    coordinator = Coordinator(base, lock, policy, archive, Permissions(), outages, warnings.append)
-    return Rig(coordinator, policy, reports, warnings)
+    settings = check(base, None, None, lock_timeout=timeout)
+    core, _ = compose(settings, FakeRotation(policy), RigHooks(reports, warnings), REAL)
+    return Rig(core, policy, reports, warnings)
 
 
 @pytest.fixture
@@ -392,7 +420,7 @@ def test_after_fork_the_child_holds_nothing_of_the_parents(rig: Rig, base: str) 
     coordinator.lock.timeout = 0.05
 
     def child() -> int:
-        coordinator.after_fork()
+        coordinator.check_fork()  # done already at fork: the one path runs once per child
         problems = []
         if coordinator.holder is not None or coordinator.busy_elsewhere():
             problems.append("holder")

@@ -1,7 +1,8 @@
 """Rotating log handlers that many processes can share without losing a line."""
 
 from ._compress import Format
-from ._locks import BACKENDS, DEFAULT_BACKEND, LockBackend, LockTimeout
+from ._errors import LockTimeout
+from ._locks import BACKENDS, DEFAULT_BACKEND, LockBackend
 from ._stats import HandlerStats
 from .handlers import RotatingFileHandler, TimedRotatingFileHandler
 

@@ -24,19 +24,14 @@ import contextlib
 import enum
 import os
 import stat
-import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
-from ._files import PRIVATE, Identity, unheld
+from ._files import PRIVATE, Identity, lexists, unheld
 from ._naming import Slot, bare, scratch_is_ours, scratch_path, scratch_pattern
-
-if TYPE_CHECKING:
-    from ._compress import Compressor
+from ._system import REAL, System
 
 _FOREIGN_STALE_AFTER = 3600.0
 
@@ -57,12 +52,12 @@ class FileInfo(NamedTuple):
     link: bool = False
 
     @classmethod
-    def of(cls, path: str) -> FileInfo | None:
+    def of(cls, path: str, system: System = REAL) -> FileInfo | None:
         """The file at *path*; None if there is none, or it is neither a regular file nor a
         link (a folder or a FIFO at a rotated name is left alone: it cannot be removed as a
         file)."""
         try:
-            st = os.lstat(path)
+            st = system.lstat(path)
         except FileNotFoundError:
             return None
         link = stat.S_ISLNK(st.st_mode)
@@ -142,7 +137,12 @@ class Inventory:
 
     @classmethod
     def scan(
-        cls, base_path: str, scheme: Scheme, extensions: Sequence[str], names: Iterable[str]
+        cls,
+        base_path: str,
+        scheme: Scheme,
+        extensions: Sequence[str],
+        names: Iterable[str],
+        system: System = REAL,
     ) -> Inventory:
         folder, base_name = os.path.split(base_path)
         orders: dict[Slot, tuple[float, int]] = {}
@@ -166,7 +166,7 @@ class Inventory:
         entries = []
         for slot, order in orders.items():
             found = {
-                extension: FileInfo.of(copies[slot, extension])
+                extension: FileInfo.of(copies[slot, extension], system)
                 for extension in ("", *extensions)
                 if (slot, extension) in copies
             }
@@ -204,12 +204,12 @@ class Inventory:
                 return entry
         return None
 
-    def stale_scratch(self, now: float) -> list[str]:
+    def stale_scratch(self, now: float, system: System = REAL) -> list[str]:
         """Scratch files nobody works on any more: ours once their process is gone; those of
         another host (which cannot be asked) after an hour without a write."""
         stale = []
         for item in self.scratch:
-            info = FileInfo.of(item.path)
+            info = FileInfo.of(item.path, system)
             if info is None:
                 continue  # gone, or not a file we could have made
             alive = item.alive()
@@ -268,31 +268,33 @@ class Trash:
     a later try. The lock is kept until the unlink.
     """
 
-    def __init__(self, base_path: str) -> None:
+    def __init__(self, base_path: str, system: System = REAL) -> None:
         self.base_path = base_path
+        self.system = system
         self._items: list[tuple[str, int | None]] = []
-        self._mutex = threading.Lock()
+        self._mutex = system.mutex()
 
     def discard(self, path: str) -> None:
         """With the lock held: the file leaves its name now (a rename is instant)."""
-        scratch = scratch_path(self.base_path)
-        os.rename(path, scratch)
+        scratch = scratch_path(self.base_path, self.system)
+        self.system.rename(path, scratch)
         self.add(scratch)
 
     def retire(self, path: str, held: int | None = None) -> bool:
         """With the lock held: discard *path* unless a writer holds it (then False). *held*:
         a descriptor of it the caller holds exclusively, which the trash then owns."""
+        system = self.system
         fd = held
-        if fd is None and not stat.S_ISLNK(os.lstat(path).st_mode):
-            fd = unheld(path)
+        if fd is None and not stat.S_ISLNK(system.lstat(path).st_mode):
+            fd = unheld(path, system)
             if fd is None:
                 return False
         try:
-            scratch = scratch_path(self.base_path)
-            os.rename(path, scratch)
+            scratch = scratch_path(self.base_path, system)
+            system.rename(path, scratch)
         except BaseException:
             if held is None and fd is not None:
-                PRIVATE.close(fd)
+                PRIVATE.close(fd, system)
             raise
         self.add(scratch, fd)
         return True
@@ -307,14 +309,14 @@ class Trash:
         for path, fd in items:
             try:
                 with contextlib.suppress(FileNotFoundError):
-                    os.remove(path)
+                    self.system.unlink(path)
             finally:
                 if fd is not None:
-                    PRIVATE.close(fd)
+                    PRIVATE.close(fd, self.system)
 
     def after_fork(self) -> None:
         """The parent's descriptors are closed already (PRIVATE)."""
-        self._mutex = threading.Lock()
+        self._mutex = self.system.mutex()
         self._items = []
 
 
@@ -337,11 +339,14 @@ def tidy(
     submit: Submit | None,
     rotated: Identity | None,
     now: float | None = None,
+    system: System = REAL,
 ) -> None:
     """After a rollover, with the lock held: repair, retention, then hand the plain files
     left to compression (*submit*; the file this process just *rotated* first, the others as
     orphans that another live process may be about to compress)."""
-    for path in inventory.stale_scratch(time.time()):
+    if now is None:
+        now = system.time()
+    for path in inventory.stale_scratch(now, system):
         trash.add(path)
     for path in repair(inventory):
         with contextlib.suppress(FileNotFoundError):
@@ -351,7 +356,7 @@ def tidy(
         retention.keep,
         retention.max_age,
         retention.max_total_bytes,
-        time.time() if now is None else now,
+        now,
     )
     for entry in doomed:
         for info in entry.files:
@@ -366,105 +371,91 @@ def tidy(
 
 
 class Archive:
-    """One log's rotated files: the inventory, retention, repair and compression hand-off,
-    and the compressor's host (it finds a file by identity and puts its copy in place)."""
+    """One log's rotated files: the inventory, retention, repair, and what compression has
+    left to do. It holds no lock: the core calls the ``*_locked`` methods with it held."""
 
     def __init__(
         self,
         base_path: str,
         retention: Callable[[], Retention],
         scheme: Callable[[], Scheme],
-        compressor: Callable[[Archive], Compressor] | None,
+        own_format: str | None,
         clock: Callable[[], float],
-        report: Callable[[str], None],
-        compressing: Callable[[], bool],
+        system: System = REAL,
     ) -> None:
+        self.system = system
         self.base_path = base_path
         self.retention = retention
         self.scheme = scheme
-        self.trash = Trash(base_path)
-        self.compressor = None if compressor is None else compressor(self)
-        own = () if self.compressor is None else (self.compressor.extension,)
+        self.trash = Trash(base_path, system)
+        #: The extension this handler compresses to (None: it does not compress).
+        self.extension = None if own_format is None else EXTENSIONS[own_format]
+        own = () if self.extension is None else (self.extension,)
         self.formats: tuple[str, ...] = (
             *own,
             *(extension for extension in EXTENSIONS.values() if extension not in own),
         )
-        self.compressing = compressing
-        # The coordinator's lock, set by the coordinator that runs this archive's rollovers.
-        self.hold: Callable[[], AbstractContextManager[None]] | None = None
         self._clock = clock
-        self._report = report
 
     def scan(self) -> Inventory:
         """Every copy of each rotated file, in any compression format: a process configured
         with another ``compress`` (or none) shifts and removes all of them alike."""
         folder = os.path.dirname(self.base_path)
-        return Inventory.scan(self.base_path, self.scheme(), self.formats, os.listdir(folder))
+        return Inventory.scan(
+            self.base_path, self.scheme(), self.formats, self.system.listdir(folder), self.system
+        )
 
-    def tidy_locked(self, rotated: Identity) -> None:
-        compressor = self.compressor if self.compressing() else None
+    def tidy_locked(self, rotated: Identity) -> list[tuple[Identity, bool]]:
+        """Repair and retention; returns the plain files left for compression, each with
+        whether it is an orphan (not the file just *rotated*)."""
+        waiting: list[tuple[Identity, bool]] = []
         tidy(
             self.scan(),
             self.retention(),
             self.trash,
-            None if compressor is None else compressor.submit,
+            None if self.extension is None else lambda *job: waiting.append(job),
             rotated,
             self._clock(),
+            self.system,
         )
-
-    # The compressor's host (lockrotate._compress.Host) ------------------------------------
+        return waiting
 
     def locate(self, identity: Identity) -> str | None:
+        """The name of the rotated file *identity*, while it is still plain."""
         entry = self.scan().holding(identity)
         return None if entry is None or entry.plain is None else entry.plain.path
 
-    def put_in_place(
+    def put_in_place_locked(
         self, identity: Identity, temp: str, nbytes: int, source: int | None = None
     ) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes, unless
         the plain file grew meanwhile, the compressed name is taken, or a writer holds it.
         *source*: the compressor's descriptor of the plain file, held exclusively; the trash
         owns it when this returns True."""
-        assert self.hold is not None
+        entry = self.scan().holding(identity)
+        if entry is None or entry.plain is None or entry.packed is not None:
+            return False
+        plain = entry.plain
+        if plain.size != nbytes or self.extension is None:
+            return False
+        packed = plain.path + self.extension
+        if lexists(packed, self.system):
+            return False
+        held = source if source is not None else unheld(plain.path, self.system)
+        if held is None:
+            return False
         try:
-            with self.hold():
-                entry = self.scan().holding(identity)
-                if entry is None or entry.plain is None or entry.packed is not None:
-                    return False
-                plain = entry.plain
-                if plain.size != nbytes:
-                    return False
-                assert self.compressor is not None
-                packed = plain.path + self.compressor.extension
-                if os.path.lexists(packed):
-                    return False
-                held = source if source is not None else unheld(plain.path)
-                if held is None:
-                    return False
-                try:
-                    os.rename(temp, packed)
-                    self.trash.retire(plain.path, held)
-                except BaseException:
-                    if source is None:
-                        PRIVATE.close(held)
-                    raise
-                # Retention skipped the files held meanwhile (this one, by this compressor):
-                # it looks again now. A failure here waits for the next rollover's try.
-                with contextlib.suppress(OSError):
-                    tidy(self.scan(), self.retention(), self.trash, None, None, self._clock())
-                return True
-        finally:
-            self.trash.empty()
-
-    def report(self, message: str) -> None:
-        self._report(message)
-
-    def close(self) -> None:
-        """A compression in progress finishes; pending ones stay plain for a later rollover."""
-        if self.compressor is not None:
-            self.compressor.close()
+            self.system.rename(temp, packed)
+            self.trash.retire(plain.path, held)
+        except BaseException:
+            if source is None:
+                PRIVATE.close(held, self.system)
+            raise
+        # Retention skipped the files held meanwhile (this one, by this compressor): it looks
+        # again now. A failure here waits for the next rollover's try.
+        with contextlib.suppress(OSError):
+            tidy(self.scan(), self.retention(), self.trash, None, None, self._clock(), self.system)
+        return True
 
     def after_fork(self) -> None:
         self.trash.after_fork()
-        if self.compressor is not None:
-            self.compressor.after_fork()

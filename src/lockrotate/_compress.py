@@ -19,16 +19,16 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import io
 import lzma
 import os
-import threading
-import time
 from dataclasses import dataclass
 from typing import IO, Any, Final, Literal, Protocol, get_args
 
 from ._files import PRIVATE, Identity, create_new, unheld
 from ._naming import scratch_path
 from ._permissions import Permissions
+from ._system import REAL, Condition, System, Thread
 
 Format = Literal["gzip", "bz2", "xz", "zstd"]
 EXTENSIONS: Final[dict[str, str]] = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "zstd": ".zst"}
@@ -66,16 +66,30 @@ def _writer(fmt: str, raw: IO[bytes]) -> Any:
     return zstandard.ZstdCompressor().stream_writer(raw, closefd=False)
 
 
-def compress_fd(fmt: str, source: int, dest: int) -> int:
+class _Sink(io.RawIOBase):
+    """*fd* as a binary stream whose writes go through *system*."""
+
+    def __init__(self, fd: int, system: System) -> None:
+        self.fd = fd
+        self.system = system
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self.system.write(self.fd, bytes(data))
+
+
+def compress_fd(fmt: str, source: int, dest: int, system: System = REAL) -> int:
     """Compress all of *source* into *dest* and make it durable; return the bytes read."""
     total = 0
-    with os.fdopen(dest, "wb", closefd=False) as raw:
+    with io.BufferedWriter(_Sink(dest, system)) as raw:
         with _writer(fmt, raw) as packed:
-            while chunk := os.read(source, _CHUNK):
+            while chunk := system.read(source, _CHUNK):
                 packed.write(chunk)
                 total += len(chunk)
         raw.flush()
-        os.fsync(dest)
+        system.fsync(dest)
     return total
 
 
@@ -109,8 +123,15 @@ class Compressor:
     """One background thread per handler and process, started at the first job."""
 
     def __init__(
-        self, fmt: str, base_path: str, grace: float, permissions: Permissions, host: Host
+        self,
+        fmt: str,
+        base_path: str,
+        grace: float,
+        permissions: Permissions,
+        host: Host,
+        system: System = REAL,
     ) -> None:
+        self.system = system
         self.fmt = fmt
         self.extension = EXTENSIONS[fmt]
         self.base_path = base_path
@@ -118,16 +139,15 @@ class Compressor:
         self.permissions = permissions
         self.host = host
         self._jobs: dict[Identity, _Job] = {}
-        self._wake = threading.Condition()
+        self._wake: Condition = system.condition()
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._thread: Thread | None = None
         # Whether a give-up was reported and no compression has succeeded since: one outage.
         self._failing = False
 
     def submit(self, identity: Identity, orphan: bool = False) -> None:
         """Compress the file with *identity* once no writer holds it and it has been still
-        for ``grace`` seconds.
-
+        for ``grace`` seconds (the process that rotated it).
         A plain file left by a process that closed or died first (an *orphan*) waits three
         times as long, so that the process that rotated it, if alive, gets there first.
         """
@@ -138,10 +158,7 @@ class Compressor:
             job = self._jobs.setdefault(identity, _Job(0.0, stillness))
             job.stillness = min(job.stillness, stillness)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="lockrotate-compress", daemon=True
-                )
-                self._thread.start()
+                self._thread = self.system.start_thread(self._run, "lockrotate-compress")
             self._wake.notify()
 
     def close(self) -> None:
@@ -157,7 +174,7 @@ class Compressor:
         """The parent's thread does not exist in a child: start over with no jobs (its
         descriptors are closed already: they are PRIVATE)."""
         self._jobs = {}
-        self._wake = threading.Condition()
+        self._wake = self.system.condition()
         self._stopping = False
         self._thread = None
         self._failing = False
@@ -174,7 +191,7 @@ class Compressor:
                 self._attempt(identity)
 
     def _due_job(self) -> Identity | None:
-        now = time.monotonic()
+        now = self.system.monotonic()
         for identity, job in self._jobs.items():
             if job.not_before <= now:
                 return identity
@@ -183,7 +200,8 @@ class Compressor:
     def _next_wait(self) -> float | None:
         if not self._jobs:
             return None
-        return max(0.0, min(job.not_before for job in self._jobs.values()) - time.monotonic())
+        first = min(job.not_before for job in self._jobs.values())
+        return max(0.0, first - self.system.monotonic())
 
     def _attempt(self, identity: Identity) -> None:
         """Compress the file with *identity* unless a writer holds it (then look again
@@ -205,42 +223,44 @@ class Compressor:
             if retry_in is None:
                 self._jobs.pop(identity, None)
             else:
-                job.not_before = time.monotonic() + retry_in
+                job.not_before = self.system.monotonic() + retry_in
 
     def _compress(self, identity: Identity, stillness: float) -> float | None:
         """Seconds until the next try, or None when the job is done (or moot)."""
         path = self.host.locate(identity)
         if path is None:
             return None
-        source = unheld(path)
+        system = self.system
+        source = unheld(path, system)
         if source is None:
             return _HELD_POLL
         try:
-            st = os.fstat(source)
+            st = system.fstat(source)
             if (st.st_dev, st.st_ino) != identity:
                 return 0.0  # shifted by a rollover between locate and open: look again
-            still = time.time() - st.st_mtime
+            still = system.time() - st.st_mtime
             if still < stillness:
                 return stillness - still
-            temp = scratch_path(self.base_path)
+            temp = scratch_path(self.base_path, system)
             # Nothing for others while it is a scratch file; the source's mode once in place.
             companions = self.permissions.for_companions()
             dest = PRIVATE.open(
-                lambda: create_new(temp, companions, st.st_mode & 0o770, os.O_WRONLY)
+                lambda: create_new(temp, companions, st.st_mode & 0o770, os.O_WRONLY, system),
+                system,
             )
             assert dest is not None
             final_mode = self.permissions.mode
             try:
-                nbytes = compress_fd(self.fmt, source, dest)
-                os.fchmod(dest, st.st_mode & 0o777 if final_mode is None else final_mode)
+                nbytes = compress_fd(self.fmt, source, dest, system)
+                system.fchmod(dest, st.st_mode & 0o777 if final_mode is None else final_mode)
                 # The copy keeps the original's time: retention by age sees the same file,
                 # and a later rollover can tell an interrupted copy from an unrelated one.
-                os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+                system.futimes(dest, (st.st_atime_ns, st.st_mtime_ns))
             except BaseException:
-                PRIVATE.close(dest)
-                os.unlink(temp)
+                PRIVATE.close(dest, system)
+                system.unlink(temp)
                 raise
-            PRIVATE.close(dest)
+            PRIVATE.close(dest, system)
             try:
                 if self.host.put_in_place(identity, temp, nbytes, source):
                     source = -1  # the host's trash owns it now
@@ -248,10 +268,10 @@ class Compressor:
                     return None
             finally:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
+                    system.unlink(temp)
         finally:
             if source >= 0:
-                PRIVATE.close(source)
+                PRIVATE.close(source, system)
         if self.host.locate(identity) is None:
             return None
         raise RuntimeError(f"{path} changed or its compressed name is taken; left plain")

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import stat
 import threading
-import time
 from collections.abc import Callable
+from fcntl import LOCK_EX, LOCK_NB, LOCK_SH
 from typing import Final
 
+from ._errors import NotRegularFile
 from ._naming import scratch_path
 from ._permissions import Permissions
+from ._system import REAL, System
 
 Identity = tuple[int, int]
 
@@ -37,37 +38,54 @@ READ_WRITE: Final = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 _CREATE_NEW: Final = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
 
 
-class NotRegularFile(OSError):
-    """A companion file's name is taken by a directory, FIFO, device or socket."""
-
-
-def identity_of(path: str) -> Identity | None:
+def identity_of(path: str, system: System = REAL) -> Identity | None:
     """(device, inode) of *path*, or None when nothing is there."""
     try:
-        st = os.stat(path)
+        st = system.stat(path)
     except FileNotFoundError:
         return None
     return (st.st_dev, st.st_ino)
 
 
-def create_new(path: str, permissions: Permissions, fallback_mode: int, flags: int) -> int:
+def lexists(path: str, system: System = REAL) -> bool:
+    """Whether anything (a dangling symlink too) has the name *path*: ``os.path.lexists``,
+    so a name that cannot exist (too long) does not."""
+    try:
+        system.lstat(path)
+    except OSError:
+        return False
+    return True
+
+
+def create_new(
+    path: str, permissions: Permissions, fallback_mode: int, flags: int, system: System = REAL
+) -> int:
     """Create *path*, which must not exist yet, and give it its mode and owner.
 
     The caller links or renames it into place, so that no one can open it under its final
     name before it has the right mode.
     """
     mode = fallback_mode if permissions.mode is None else permissions.mode
-    fd = os.open(path, flags | _CREATE_NEW, mode)
+    fd = system.open(path, flags | _CREATE_NEW, mode)
     try:
-        permissions.apply(fd)
+        if permissions.mode is not None:
+            system.fchmod(fd, permissions.mode)
+        if permissions.uid != -1 or permissions.gid != -1:
+            system.fchown(fd, permissions.uid, permissions.gid)
     except BaseException:
-        os.close(fd)
-        os.unlink(path)
+        system.close(fd)
+        system.unlink(path)
         raise
     return fd
 
 
-def open_file(path: str, flags: int, permissions: Permissions, fallback_mode: int = 0o666) -> int:
+def open_file(
+    path: str,
+    flags: int,
+    permissions: Permissions,
+    fallback_mode: int = 0o666,
+    system: System = REAL,
+) -> int:
     """Open *path* with *flags*, creating it if it is missing.
 
     Without ``chmod``/``owner`` a new file is made as ``open()`` makes it (through the umask).
@@ -76,70 +94,76 @@ def open_file(path: str, flags: int, permissions: Permissions, fallback_mode: in
     created meanwhile (that one is then opened as it is).
     """
     if not permissions.explicit:
-        return os.open(path, flags | os.O_CREAT, fallback_mode)
+        return system.open(path, flags | os.O_CREAT, fallback_mode)
     while True:
         try:
-            return os.open(path, flags)
+            return system.open(path, flags)
         except FileNotFoundError:
             pass
-        temp = scratch_path(path)
-        fd = create_new(temp, permissions, fallback_mode, flags & ~os.O_NONBLOCK)
+        temp = scratch_path(path, system)
+        fd = create_new(temp, permissions, fallback_mode, flags & ~os.O_NONBLOCK, system)
         try:
-            os.link(temp, path)
+            system.link(temp, path)
         except FileExistsError:
-            os.close(fd)
+            system.close(fd)
             continue
         except BaseException:
-            os.close(fd)
+            system.close(fd)
             raise
         finally:
-            os.unlink(temp)
+            system.unlink(temp)
         return fd
 
 
-def open_companion(path: str, permissions: Permissions, mode: int, create: bool = True) -> int:
+def open_companion(
+    path: str, permissions: Permissions, mode: int, create: bool = True, system: System = REAL
+) -> int:
     """Open a lock or period file for reading and writing (creating it when *create*), or
     read-only when another user's file may not be written: ``flock`` needs no more.
 
     Raises :class:`NotRegularFile` for anything but a regular file, without blocking on it.
     """
     try:
-        fd = open_file(path, READ_WRITE, permissions, mode) if create else os.open(path, READ_WRITE)
+        fd = (
+            open_file(path, READ_WRITE, permissions, mode, system)
+            if create
+            else system.open(path, READ_WRITE)
+        )
     except PermissionError:
-        fd = os.open(path, READ)
+        fd = system.open(path, READ)
     except IsADirectoryError:
         raise NotRegularFile(errno.EISDIR, "a directory holds the name", path) from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not stat.S_ISREG(system.fstat(fd).st_mode):
             raise NotRegularFile(errno.EINVAL, "not a regular file", path)
     except BaseException:
-        os.close(fd)
+        system.close(fd)
         raise
     return fd
 
 
-def check_companion(fd: int, mode: int) -> str | None:
+def check_companion(fd: int, mode: int, system: System = REAL) -> str | None:
     """Take from a companion file any permission bit outside *mode* when this process owns
     it; otherwise say what is wrong with it (another user's file, or wider bits)."""
-    st = os.fstat(fd)
+    st = system.fstat(fd)
     wider = st.st_mode & 0o777 & ~mode
-    if st.st_uid != os.geteuid():
+    if st.st_uid != system.geteuid():
         extra = f" and has mode {st.st_mode & 0o777:#o}" if wider else ""
         return f"is owned by uid {st.st_uid}{extra}"
     if wider:
-        os.fchmod(fd, st.st_mode & 0o777 & mode)
+        system.fchmod(fd, st.st_mode & 0o777 & mode)
     return None
 
 
-def _open_append(path: str, permissions: Permissions, reader_wait: float) -> int:
-    deadline = time.monotonic() + reader_wait
+def _open_append(path: str, permissions: Permissions, reader_wait: float, system: System) -> int:
+    deadline = system.monotonic() + reader_wait
     while True:
         try:
-            return open_file(path, APPEND, permissions)
+            return open_file(path, APPEND, permissions, 0o666, system)
         except OSError as exc:
-            if exc.errno != errno.ENXIO or time.monotonic() >= deadline:
+            if exc.errno != errno.ENXIO or system.monotonic() >= deadline:
                 raise
-        time.sleep(_READER_POLL)
+        system.sleep(_READER_POLL)
 
 
 class AppendFile:
@@ -164,33 +188,35 @@ class AppendFile:
     base path is opened again.
 
     *line_end* is the line terminator in the handler's encoding: after a torn write, the next
-    record starts with it (``b"\n"`` alone would shift every later byte of a UTF-16 log).
+    record starts with it (``b"\\n"`` alone would shift every later byte of a UTF-16 log).
     """
 
-    __slots__ = ("fd", "identity", "landed", "line_end", "path", "regular", "torn")
+    __slots__ = ("fd", "identity", "landed", "line_end", "path", "regular", "system", "torn")
 
     def __init__(
         self,
         path: str,
         permissions: Permissions | None = None,
+        system: System = REAL,
         line_end: bytes = b"\n",
         reader_wait: float = 0.0,
     ) -> None:
         self.path = path
+        self.system = system
         self.line_end = line_end
         self.torn = False
         #: How many bytes of the torn record landed.
         self.landed = 0
         for _ in range(_REOPENS):
-            self.fd = _open_append(path, permissions or Permissions(), reader_wait)
+            self.fd = _open_append(path, permissions or Permissions(), reader_wait, system)
             try:
                 st = self._settle()
             except BaseException:
-                os.close(self.fd)
+                system.close(self.fd)
                 raise
             if st is not None:
                 break
-            os.close(self.fd)
+            system.close(self.fd)
         else:
             raise OSError(errno.EAGAIN, "the log file kept being removed while opened", path)
         self.identity: Identity = (st.st_dev, st.st_ino)
@@ -199,33 +225,34 @@ class AppendFile:
     def _settle(self) -> os.stat_result | None:
         """Blocking writes from now on; a regular file held shared. None if the file opened
         is being removed or is gone (a rename raced the open): open the path again."""
-        fd = self.fd
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-        st = os.fstat(fd)
+        fd, system = self.fd, self.system
+        st = system.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
+            system.set_blocking(fd, True)  # (O_NONBLOCK does nothing to a regular file)
             return st
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            system.flock(fd, LOCK_SH | LOCK_NB)
         except BlockingIOError:
             return None
         except OSError:
             return st  # no flock here (NFS on a write-only descriptor): the still-time rule
         # Locked after its remover let go: the file may be unlinked by now.
-        return st if os.fstat(fd).st_nlink > 0 else None
+        return st if system.fstat(fd).st_nlink > 0 else None
 
     def write(self, data: bytes) -> None:
         """Write *data* whole, finishing a short write."""
         if self.torn:
             self._write_after_tear(data)
             return
-        written = os.write(self.fd, data)
+        written = self.system.write(self.fd, data)
         if written < len(data):
-            self._finish(data, written)
+            self.finish(data, written)
 
-    def _finish(self, data: bytes, written: int) -> None:
+    def finish(self, data: bytes, written: int) -> None:
+        """Write the rest of *data* after its first *written* bytes (a short write)."""
         try:
             while written < len(data):
-                written += os.write(self.fd, data[written:])
+                written += self.system.write(self.fd, data[written:])
         except OSError:
             self.torn = True
             self.landed = written
@@ -238,7 +265,7 @@ class AppendFile:
         with zero bytes, or every later character would straddle two."""
         width = len(self.line_end)
         data = bytes(-self.landed % width) + self.line_end + data
-        self._finish(data, 0)
+        self.finish(data, 0)
         self.torn = False
 
     def size(self) -> int:
@@ -247,19 +274,19 @@ class AppendFile:
         ``lseek(SEEK_END)`` reads the same inode size as ``fstat`` at half the cost in Python;
         moving our offset is harmless, since ``O_APPEND`` writes go to the end regardless.
         """
-        return os.lseek(self.fd, 0, os.SEEK_END)
+        return self.system.lseek(self.fd, 0, os.SEEK_END)
 
     def mtime(self) -> float:
-        return os.fstat(self.fd).st_mtime
+        return self.system.fstat(self.fd).st_mtime
 
     def is_current(self) -> bool:
         """Whether the path still names the file this descriptor writes to."""
-        return identity_of(self.path) == self.identity
+        return identity_of(self.path, self.system) == self.identity
 
     def close(self) -> None:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
-            os.close(fd)
+            self.system.close(fd)
 
 
 class Private:
@@ -268,10 +295,11 @@ class Private:
     ``fork()``, and a child (a gunicorn or Celery worker) would keep a deleted file's space
     allocated for its whole life. A child closes them at once: an at-fork hook waits for any
     open or close in progress, so no descriptor is ever unknown to it. (A fork that skips
-    Python's hooks, from C, is not covered.)"""
+    Python's hooks, from C, is not covered.) A simulated system's descriptors are not
+    real ones: they are tracked with the system that made them."""
 
     def __init__(self) -> None:
-        self._fds: set[int] = set()
+        self._fds: dict[int, System] = {}
         self._mutex = threading.Lock()
         os.register_at_fork(
             before=self._before_fork,
@@ -279,18 +307,18 @@ class Private:
             after_in_child=self._after_fork_in_child,
         )
 
-    def open(self, opener: Callable[[], int | None]) -> int | None:
+    def open(self, opener: Callable[[], int | None], system: System = REAL) -> int | None:
         """The descriptor *opener* returns (None: none), known from the moment it exists."""
         with self._mutex:
             fd = opener()
             if fd is not None:
-                self._fds.add(fd)
+                self._fds[fd] = system
             return fd
 
-    def close(self, fd: int) -> None:
+    def close(self, fd: int, system: System = REAL) -> None:
         with self._mutex:
-            self._fds.discard(fd)
-            os.close(fd)
+            self._fds.pop(fd, None)
+            system.close(fd)
 
     def _before_fork(self) -> None:
         self._mutex.acquire()
@@ -300,34 +328,34 @@ class Private:
 
     def _after_fork_in_child(self) -> None:
         """The parent's mutex stays held here (taken before the fork): a new one."""
-        fds, self._fds = self._fds, set()
-        for fd in fds:
+        fds, self._fds = self._fds, {}
+        for fd, system in fds.items():
             with contextlib.suppress(OSError):
-                os.close(fd)
+                system.close(fd)
         self._mutex = threading.Lock()
 
 
 PRIVATE: Final = Private()
 
 
-def unheld(path: str) -> int | None:
+def unheld(path: str, system: System = REAL) -> int | None:
     """A private descriptor of the regular file *path* with an exclusive ``flock`` on it, or
     None while a writer holds it (see :class:`AppendFile`). The caller removes the file, then
     closes the descriptor (``PRIVATE.close``): a writer that locks it meanwhile finds it
     removed, and opens the base path again."""
 
     def lock() -> int | None:
-        fd = os.open(path, READ)
+        fd = system.open(path, READ)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            system.flock(fd, LOCK_EX | LOCK_NB)
         except BlockingIOError:
-            os.close(fd)
+            system.close(fd)
             return None
         except OSError:
             pass  # no flock on this filesystem: the callers' still-time rule is all there is
         except BaseException:
-            os.close(fd)
+            system.close(fd)
             raise
         return fd
 
-    return PRIVATE.open(lock)
+    return PRIVATE.open(lock, system)

@@ -7,7 +7,12 @@ take an ``flock`` lock on their own open file description.
 Across ``fork()`` a child must neither use nor keep its parent's lock: ``flock`` belongs to
 the open file description, so an unlock in the child would drop the parent's hold, and a
 copy kept open would keep the lock held after the parent died. At fork the child closes its
-copy (without unlocking) and opens its own on first use.
+copy (without unlocking) and opens its own on first use: the core that owns the lock calls
+:meth:`InterProcessLock.check_fork` (see :mod:`lockrotate._fork`).
+
+Every call goes through a :class:`lockrotate._system.System`. The ``filelock`` and
+``portalocker`` backends lock through their packages, which call the kernel themselves: they
+run on the real system only.
 """
 
 from __future__ import annotations
@@ -15,15 +20,15 @@ from __future__ import annotations
 import fcntl
 import math
 import os
-import threading
-import time
-import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import Any, Final, Literal
 
-from ._files import NotRegularFile, check_companion, open_companion
+from ._errors import LockTimeout, LockUnusable, NotRegularFile
+from ._files import check_companion, open_companion
+from ._fork import watch
 from ._permissions import Permissions
+from ._system import REAL, System
+from ._waiter import Waiter
 
 LockBackend = Literal["flock", "filelock", "portalocker"]
 
@@ -34,26 +39,6 @@ _NAME_CHECK_INTERVAL: Final = 1.0
 _HANDOFF: Final = 0.002
 
 
-class LockTimeout(TimeoutError):
-    """The rollover lock stayed held by another process for longer than the timeout."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__(
-            f"lockrotate could not take the lock {path!r} within {timeout:g} s; "
-            "records still go to the current file and the rollover is tried again later"
-        )
-        self.path = path
-        self.timeout = timeout
-
-    def __reduce__(self) -> tuple[type[LockTimeout], tuple[str, float]]:
-        # Picklable across multiprocessing and concurrent.futures.
-        return (LockTimeout, (self.path, self.timeout))
-
-
-class LockUnusable(OSError):
-    """The lock file cannot be opened or locked (a planted directory or FIFO, permissions)."""
-
-
 def check_timeout(value: float) -> float:
     if not (math.isfinite(value) and 0 <= value <= LONGEST_TIMEOUT):
         raise ValueError(
@@ -61,17 +46,6 @@ def check_timeout(value: float) -> float:
             "a logging call must never wait forever for another process"
         )
     return value
-
-
-_LIVE: weakref.WeakSet[InterProcessLock] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for lock in list(_LIVE):
-        lock.after_fork()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class InterProcessLock(ABC):
@@ -84,7 +58,16 @@ class InterProcessLock(ABC):
 
     name = ""
 
-    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        timeout: float,
+        permissions: Permissions,
+        mode: int,
+        system: System = REAL,
+    ) -> None:
+        self.system = system
+        self.pid = system.getpid()
         self.path = path
         self.timeout = timeout
         self.permissions = permissions
@@ -93,12 +76,14 @@ class InterProcessLock(ABC):
         self.problem: str | None = None
         self._opened = False
         self._named_until = 0.0
-        _LIVE.add(self)
+        watch(self)
 
     def acquire(self, deadline: float | None = None) -> float:
         """Take the lock by *deadline* (``time.monotonic()``; None: ``timeout`` from now, and
         a deadline already past tries once); return the seconds spent waiting."""
-        start = time.monotonic()
+        self.check_fork()
+        monotonic = self.system.monotonic
+        start = monotonic()
         if deadline is None:
             deadline = start + self.timeout
         while True:
@@ -108,17 +93,17 @@ class InterProcessLock(ABC):
             if waited and not self._wait(deadline):
                 raise LockTimeout(self.path, self.timeout)
             if self.still_named():
-                return time.monotonic() - start if waited else 0.0
+                return monotonic() - start if waited else 0.0
             # The lock file was removed or replaced (its folder deleted and made again):
             # a lock on the old inode excludes nobody who opens the new one.
-            self._unlock()
+            self.release()
             self.close()
 
     def still_named(self, recheck: bool = False) -> bool:
         """Whether the locked file is still the one at ``path``: checked at most once a
         second (strict mode takes the lock for every record) unless *recheck*, and always
         when it failed."""
-        now = time.monotonic()
+        now = self.system.monotonic()
         if now < self._named_until and not recheck:
             return True
         if not self._still_named():
@@ -129,16 +114,21 @@ class InterProcessLock(ABC):
 
     def release(self) -> None:
         """Let go; after a fork inside a hold, the child has nothing of the parent's to drop."""
+        self.check_fork()
         if self._opened:
-            self._unlock()
+            self._release()
 
     def close(self) -> None:
         if self._opened:
             self._opened = False
             self._close()
 
-    def after_fork(self) -> None:
-        """In a child: drop the parent's copy without unlocking it."""
+    def check_fork(self) -> None:
+        """In a child (a changed pid): drop the parent's copy without unlocking it."""
+        pid = self.system.getpid()
+        if pid == self.pid:
+            return
+        self.pid = pid
         if self._opened:
             self._opened = False
             self._abandon()
@@ -155,11 +145,12 @@ class InterProcessLock(ABC):
     def _wait(self, deadline: float) -> bool:
         """The lock was taken: poll until it is ours or *deadline* passes."""
         pause = _FIRST_PAUSE
+        system = self.system
         while True:
-            now = time.monotonic()
+            now = system.monotonic()
             if now >= deadline:
                 return False
-            time.sleep(min(pause, deadline - now))
+            system.sleep(min(pause, deadline - now))
             if self._try_lock():
                 return True
             pause = min(pause * 2, _LONGEST_PAUSE)
@@ -173,11 +164,11 @@ class InterProcessLock(ABC):
         """Take the lock if it is free, without waiting."""
 
     @abstractmethod
-    def _unlock(self) -> None: ...
+    def _release(self) -> None: ...
 
+    @abstractmethod
     def _still_named(self) -> bool:
         """Whether the file we locked is still the one at ``path``."""
-        return True
 
     @abstractmethod
     def _close(self) -> None: ...
@@ -187,120 +178,52 @@ class InterProcessLock(ABC):
         """Close what was inherited through fork() without unlocking the parent's lock."""
 
 
-class _Waiter:
-    """A thread that blocks in the kernel for the lock, so that a waiter is woken the moment
-    the holder lets go instead of at its next poll.
-
-    The thread asks for the lock on the owner's descriptor; the owner waits for its answer
-    with a timeout. An owner that gave up leaves the request behind: if the lock comes after
-    all, the thread lets go of it at once, unless the owner asked again meanwhile. While a
-    request is pending, the owner never tries the descriptor itself, so only one of them
-    can ever believe it holds the lock. Closing hands the descriptor to a pending thread,
-    which closes it when its request ends.
-    """
-
-    _IDLE, _ASKED, _ABANDONED, _GRANTED = range(4)
-
-    def __init__(
-        self, fd: int, block: Callable[[int], None], unlock: Callable[[int], None]
-    ) -> None:
-        self.fd = fd
-        self._block = block
-        self._unlock = unlock
-        self._state = self._IDLE
-        self._pending = False
-        self._closing = False
-        self._cond = threading.Condition(threading.Lock())
-        self._thread: threading.Thread | None = None
-
-    @property
-    def pending(self) -> bool:
-        return self._pending
-
-    def wait(self, deadline: float) -> bool:
-        with self._cond:
-            self._state = self._ASKED
-            if not self._pending:
-                self._pending = True
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="lockrotate-lock-waiter", daemon=True
-                    )
-                    self._thread.start()
-                self._cond.notify_all()
-            granted = self._cond.wait_for(
-                lambda: self._state == self._GRANTED, max(0.0, deadline - time.monotonic())
-            )
-            self._state = self._IDLE if granted else self._ABANDONED
-            return granted
-
-    def close(self) -> bool:
-        """Stop; True if the descriptor is still ours to close (no request pending)."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-            return not self._pending
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._closing)
-                if not self._pending:
-                    return
-            try:
-                self._block(self.fd)
-                failed = False
-            except OSError:
-                failed = True
-            with self._cond:
-                if not failed and self._state == self._ASKED and not self._closing:
-                    self._state = self._GRANTED
-                    self._pending = False
-                    self._cond.notify_all()
-                    continue
-                if not failed:
-                    # Nobody wants it any more. Let go while still pending: until then the
-                    # owner does not try the descriptor itself, which would find this lock on
-                    # it and believe it its own.
-                    self._unlock(self.fd)
-                self._pending = False
-                if self._closing:
-                    os.close(self.fd)
-                    return
-
-
 class _DescriptorLock(InterProcessLock):
     """Shared by the backends that lock a descriptor of their own, and can block on it."""
 
-    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
-        super().__init__(path, timeout, permissions, mode)
+    def __init__(
+        self,
+        path: str,
+        timeout: float,
+        permissions: Permissions,
+        mode: int,
+        system: System = REAL,
+    ) -> None:
+        super().__init__(path, timeout, permissions, mode, system)
         self._fd = -1
-        self._waiter: _Waiter | None = None
+        self._waiter: Waiter | None = None
 
     def _open(self) -> None:
-        self._fd = open_companion(self.path, self.permissions, self.mode)
-        self.problem = check_companion(self._fd, self.mode)
+        self._fd = open_companion(self.path, self.permissions, self.mode, True, self.system)
+        self.problem = check_companion(self._fd, self.mode, self.system)
 
     def _wait(self, deadline: float) -> bool:
         if self._waiter is None:
-            self._waiter = _Waiter(self._fd, self._block, self._release_fd)
+            self._waiter = Waiter(self._fd, self._block, self._release_fd, self.system)
         # Even a try that may not wait gives the thread a moment: it may be getting the lock
         # that its holder just let go.
-        return self._waiter.wait(max(deadline, time.monotonic() + _HANDOFF))
+        try:
+            return self._waiter.wait(max(deadline, self.system.monotonic() + _HANDOFF))
+        except RuntimeError:
+            # No new thread at interpreter shutdown: poll instead; a rollover still happens.
+            if self._waiter.pending:
+                raise
+            self._waiter = None
+            return super()._wait(deadline)
 
     def _try_lock(self) -> bool:
         if self._waiter is not None and self._waiter.pending:
             return False  # the waiter thread is asking for it: only it may take it now
         return self._try_fd()
 
-    def _unlock(self) -> None:
+    def _release(self) -> None:
         self._release_fd(self._fd)
 
     def _close(self) -> None:
         waiter, self._waiter = self._waiter, None
         fd, self._fd = self._fd, -1
         if fd >= 0 and (waiter is None or waiter.close()):
-            os.close(fd)
+            self.system.close(fd)
 
     def _abandon(self) -> None:
         # Closing our copy of the parent's open file description does not drop its flock;
@@ -308,14 +231,14 @@ class _DescriptorLock(InterProcessLock):
         self._waiter = None
         fd, self._fd = self._fd, -1
         if fd >= 0:
-            os.close(fd)
+            self.system.close(fd)
 
     def _still_named(self) -> bool:
         try:
-            named = os.lstat(self.path)
+            named = self.system.lstat(self.path)
         except FileNotFoundError:
             return False
-        held = os.fstat(self._fd)
+        held = self.system.fstat(self._fd)
         return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
     @abstractmethod
@@ -336,16 +259,16 @@ class FlockLock(_DescriptorLock):
 
     def _try_fd(self) -> bool:
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.system.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         return True
 
     def _block(self, fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.system.flock(fd, fcntl.LOCK_EX)
 
     def _release_fd(self, fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        self.system.flock(fd, fcntl.LOCK_UN)
 
 
 class PortalockerLock(_DescriptorLock):
@@ -353,10 +276,17 @@ class PortalockerLock(_DescriptorLock):
 
     name = "portalocker"
 
-    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        timeout: float,
+        permissions: Permissions,
+        mode: int,
+        system: System = REAL,
+    ) -> None:
         import portalocker
 
-        super().__init__(path, timeout, permissions, mode)
+        super().__init__(path, timeout, permissions, mode, system)
         self._portalocker = portalocker
 
     def _try_fd(self) -> bool:
@@ -375,24 +305,36 @@ class PortalockerLock(_DescriptorLock):
 
 
 class FileLockLock(InterProcessLock):
-    """The filelock package; we poll it ourselves instead of its 50 ms default sleep."""
+    """The filelock package; we poll it ourselves instead of its 50 ms default sleep.
+
+    filelock opens the lock file itself and keeps its descriptor private, so the check that
+    the locked file is still the one named (:meth:`InterProcessLock.still_named`) compares
+    the inode filelock holds (read from its context) with the path's, like the others.
+    """
 
     name = "filelock"
 
-    def __init__(self, path: str, timeout: float, permissions: Permissions, mode: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        timeout: float,
+        permissions: Permissions,
+        mode: int,
+        system: System = REAL,
+    ) -> None:
         import filelock
 
-        super().__init__(path, timeout, permissions, mode)
+        super().__init__(path, timeout, permissions, mode, system)
         self._filelock = filelock
         self._lock: Any = None
 
     def _open(self) -> None:
-        fd = open_companion(self.path, self.permissions, self.mode)
+        fd = open_companion(self.path, self.permissions, self.mode, True, self.system)
         try:
-            self.problem = check_companion(fd, self.mode)
+            self.problem = check_companion(fd, self.mode, self.system)
             writable = os.access(self.path, os.W_OK)
         finally:
-            os.close(fd)
+            self.system.close(fd)
         if not writable:
             raise PermissionError(f"filelock needs to write the lock file {self.path!r}")
         self._lock = self._filelock.FileLock(self.path, mode=self.mode, thread_local=False)
@@ -404,28 +346,51 @@ class FileLockLock(InterProcessLock):
             return False
         return True
 
-    def _unlock(self) -> None:
+    def _release(self) -> None:
         self._lock.release()
 
     def _close(self) -> None:
         self._lock = None
 
+    def _held_fd(self) -> int | None:
+        context = getattr(self._lock, "_context", None)
+        fd = getattr(context, "lock_file_fd", None)
+        return fd if isinstance(fd, int) else None
+
+    def _still_named(self) -> bool:
+        fd = self._held_fd()
+        if fd is None:
+            return True  # not held: nothing to compare (acquire asks only while it holds)
+        try:
+            named = self.system.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        held = self.system.fstat(fd)
+        return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
     def _abandon(self) -> None:
         # filelock refuses an instance inherited through fork(); close the descriptor it holds
         # (that never unlocks the parent's hold) and forget the instance.
-        context = getattr(self._lock, "_context", None)
-        fd = getattr(context, "lock_file_fd", None)
-        if isinstance(fd, int):
-            os.close(fd)
+        fd = self._held_fd()
+        if fd is not None:
+            self.system.close(fd)
         self._lock = None
 
 
-BACKENDS: dict[str, type[InterProcessLock]] = {
+BACKENDS: Final[dict[str, type[InterProcessLock]]] = {
     FlockLock.name: FlockLock,
     FileLockLock.name: FileLockLock,
     PortalockerLock.name: PortalockerLock,
 }
 DEFAULT_BACKEND: Final[LockBackend] = "flock"
+
+
+def check_backend(backend: object) -> LockBackend:
+    """Validate ``lock``: one of the backends' names."""
+    for name in BACKENDS:
+        if backend == name and isinstance(backend, str):
+            return name  # type: ignore[return-value]  # the keys are LockBackend's values
+    raise ValueError(f"lock must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
 
 
 def make_lock(
@@ -434,16 +399,12 @@ def make_lock(
     timeout: float,
     mode: int = 0o660,
     permissions: Permissions | None = None,
+    system: System = REAL,
 ) -> InterProcessLock:
     """The lock *backend* on *path*, created with *permissions* (else *mode* and the umask)."""
+    cls = BACKENDS[check_backend(backend)]
     try:
-        cls = BACKENDS[backend]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"lock must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}"
-        ) from None
-    try:
-        return cls(path, timeout, permissions or Permissions(), mode)
+        return cls(path, timeout, permissions or Permissions(), mode, system)
     except ImportError as exc:
         raise ImportError(
             f"lock={backend!r} needs the {exc.name} package: pip install 'lockrotate[{backend}]'"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ._schedule import TimeSchedule
+from ._system import REAL, System
 
 Namer = Callable[[str], str]
 #: Where a rotated file stands in its scheme: a backup index, or a label and its counter.
@@ -54,6 +55,23 @@ def lock_stem(base_path: str, lock_dir: str | None) -> str:
     return os.path.join(os.path.abspath(lock_dir), hidden_stem(f"{name}.{digest}"))
 
 
+def lock_path(base_path: str, lock_dir: str | None) -> str:
+    """The log's lock file (see :func:`lock_stem`)."""
+    return lock_stem(base_path, lock_dir) + ".lock"
+
+
+def period_path(base_path: str, lock_dir: str | None) -> str:
+    """The log's period ledger, beside its lock file."""
+    return lock_stem(base_path, lock_dir) + ".period"
+
+
+def companion_names(base_name: str) -> tuple[str, str]:
+    """The names of the lock and period files in the folder of a log named *base_name*
+    (without ``lock_dir``)."""
+    stem = hidden_stem(base_name)
+    return stem + ".lock", stem + ".period"
+
+
 def check_fits(base_path: str, longest_tail: str) -> None:
     """Refuse a log whose rotated names (base name + *longest_tail*) exceed NAME_MAX."""
     name = os.path.basename(base_path)
@@ -75,12 +93,13 @@ def timed_name(base_path: str, label: str, counter: int) -> str:
     return name if counter == 0 else f"{name}.{counter}"
 
 
-def scratch_path(base_path: str) -> str:
+def scratch_path(base_path: str, system: System = REAL) -> str:
     """A hidden name in the log's folder for a file on its way in or out (a compressed copy
     being written, a rotated file about to be deleted): ``.<log>.<host>.<pid>.<random>.z``."""
     folder, name = os.path.split(base_path)
     stem = hidden_stem(name)
-    return os.path.join(folder, f"{stem}.{_HOST}.{os.getpid()}.{secrets.token_hex(6)}.z")
+    pid = system.getpid()
+    return os.path.join(folder, f"{stem}.{_HOST}.{pid}.{secrets.token_hex(6)}.z")
 
 
 _HOST: Final = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[

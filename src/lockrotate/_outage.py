@@ -7,10 +7,11 @@ and it is over when every kind of step that failed has succeeded again.
 
 from __future__ import annotations
 
-import threading
-import time
+import logging
 from collections.abc import Callable
 from typing import Final, Literal
+
+from ._system import REAL, System
 
 Kind = Literal["open", "follow", "roll", "lock", "write", "period", "tidy", "settings"]
 
@@ -19,29 +20,37 @@ LONGEST_RETRY: Final = 2.0
 
 
 class Outages:
-    """Which kinds of step are failing now; the first failure of an outage is reported."""
+    """Which kinds of step are failing now; the first failure of an outage is reported.
 
-    def __init__(self, report: Callable[[], None]) -> None:
+    ``record`` is the record being written, if any: the report carries it.
+    """
+
+    def __init__(
+        self, report: Callable[[logging.LogRecord | None], None], system: System = REAL
+    ) -> None:
         self._report = report
-        self._failing: set[Kind] = set()
-        self._mutex = threading.Lock()
+        self._system = system
+        self.failing: set[Kind] = set()
+        self.record: logging.LogRecord | None = None
+        self._mutex = system.mutex()
 
     def failed(self, kind: Kind) -> None:
         """Call from an ``except`` block: *report* sees the exception being handled."""
         with self._mutex:
-            first = not self._failing
-            self._failing.add(kind)
+            first = not self.failing
+            self.failing.add(kind)
         if first:
-            self._report()
+            self._report(self.record)
 
     def ok(self, kind: Kind) -> None:
-        if self._failing:
+        if self.failing:
             with self._mutex:
-                self._failing.discard(kind)
+                self.failing.discard(kind)
 
     def after_fork(self) -> None:
-        self._failing = set()
-        self._mutex = threading.Lock()
+        self.failing = set()
+        self.record = None
+        self._mutex = self._system.mutex()
 
 
 class Backoff:
@@ -53,22 +62,23 @@ class Backoff:
     application one ``lock_timeout`` in all, not one per try.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
         self.next_try = 0.0
         self.pause = 0.0
         self.lock_stuck = False
 
     def ready(self) -> bool:
-        return time.monotonic() >= self.next_try
+        return self._monotonic() >= self.next_try
 
     def deadline(self, timeout: float) -> float:
         """The deadline for taking the lock now: none to wait while it is stuck."""
-        now = time.monotonic()
+        now = self._monotonic()
         return now if self.lock_stuck else now + timeout
 
     def failed(self, lock: bool = False) -> None:
         self.pause = min(max(FIRST_RETRY, self.pause * 2), LONGEST_RETRY)
-        self.next_try = time.monotonic() + self.pause
+        self.next_try = self._monotonic() + self.pause
         self.lock_stuck = self.lock_stuck or lock
 
     def succeeded(self) -> None:

@@ -1,9 +1,10 @@
 """When a file rolls over, and what its rotated copy is called: one policy object per handler.
 
-A policy answers the protocol's questions (:class:`lockrotate._rollover.Policy`): cheaply and
-without the lock, "is this file due?"; with the lock held, "really due?", "move it away",
-"a new file starts now". It owns all the state those answers need (the current period, the
-period file) and knows the log's naming scheme, which the archive reads.
+Split the way logback splits it (:mod:`lockrotate._rollover`): each policy is a *trigger*
+("is this file due?", cheaply without the lock, then really, with it) and a *roller* ("move it
+away", the naming scheme the archive reads); only the time policy also has a *dating* part
+("which period does this file belong to?", recorded in the :mod:`period ledger
+<lockrotate._ledger>`). Each owns the state its answers need.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import errno
 import logging.handlers
 import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 from ._archive import Inventory, Scheme
-from ._files import AppendFile, Identity, check_companion, open_companion
+from ._files import AppendFile, lexists
+from ._ledger import PeriodLedger
 from ._naming import (
     Namer,
     NumberedScheme,
@@ -25,8 +27,10 @@ from ._naming import (
     timed_name,
 )
 from ._outage import Outages
-from ._permissions import Permissions
 from ._schedule import TimeSchedule
+from ._system import REAL, System
+
+_SEEK_END: Final = os.SEEK_END
 
 
 class Hooks(Protocol):
@@ -62,7 +66,16 @@ class SizePolicy:
     above zero.
     """
 
-    def __init__(self, base_path: str, max_bytes: int, backup_count: int, hooks: Hooks) -> None:
+    def __init__(
+        self,
+        base_path: str,
+        max_bytes: int,
+        backup_count: int,
+        hooks: Hooks,
+        system: System = REAL,
+    ) -> None:
+        self.system = system
+        self.lseek = system.lseek
         self.base_path = base_path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
@@ -80,14 +93,13 @@ class SizePolicy:
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
-        return self.backup_count > 0 and size_due(file, nbytes, self.max_bytes)
-
-    def adopted(self, file: AppendFile, locked: bool) -> None:
-        """The file's own size is all the state there is."""
-
-    def wants_lock_to_adopt(self, file: AppendFile) -> bool:
-        return False
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
+        """``size_due``, inlined: it is asked for every record."""
+        max_bytes = self.max_bytes
+        if max_bytes <= 0 or self.backup_count <= 0:
+            return False
+        size = self.lseek(file.fd, 0, _SEEK_END)
+        return size > 0 and size + nbytes > max_bytes
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         return self.due(file, nbytes)
@@ -117,91 +129,10 @@ class SizePolicy:
             target = name(numbered_name(self.base_path, index + 1))
             for info in slots[index].files:
                 dest = target + info.path[len(source) :]
-                if os.path.lexists(dest):
+                if lexists(dest, self.system):
                     raise FileExistsError(errno.EEXIST, "lockrotate never overwrites a file", dest)
-                os.rename(info.path, dest)
+                self.system.rename(info.path, dest)
         self.hooks.rotate(self.base_path, name(numbered_name(self.base_path, 1)))
-
-    def created(self, file: AppendFile) -> None:
-        """Nothing to record about a new file."""
-
-    def after_fork(self) -> None:
-        """No per-process state."""
-
-
-PERIOD_WIDTH = 128
-
-
-def parse_entry(raw: bytes) -> tuple[Identity, int, str] | None:
-    """The period file's line ``device inode period-start signature``; None if it is not one."""
-    try:
-        dev, ino, period, signature = raw.decode("ascii").split()
-        return (int(dev), int(ino)), int(period), signature
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-class PeriodLedger:
-    """Which file holds which time period, kept beside the lock file.
-
-    A file's period is decided once, under the lock, by the process that creates or first
-    dates it, and recorded here with the file's (device, inode) and the schedule it was
-    decided with; every other process trusts this over its own reading of the file's mtime
-    (kernel file times come from a coarse clock, and processes start at different moments).
-    """
-
-    def __init__(
-        self,
-        path: str,
-        permissions: Permissions,
-        mode: int,
-        signature: str,
-        warn: Callable[[str], None],
-    ) -> None:
-        self.path = path
-        self.permissions = permissions
-        self.mode = mode
-        self.signature = signature
-        self.warn = warn
-        self._warned: str | None = None
-
-    def _open(self, create: bool) -> int:
-        fd = open_companion(self.path, self.permissions, self.mode, create)
-        try:
-            problem = check_companion(fd, self.mode)
-        except BaseException:
-            os.close(fd)
-            raise
-        if problem is not None and problem != self._warned:
-            self._warned = problem
-            self.warn(
-                f"lockrotate: the period file {self.path} {problem}: another user can date "
-                "this log's files; keep shared logs in a folder that only trusted users can write"
-            )
-        return fd
-
-    def read(self) -> tuple[Identity, int, str] | None:
-        """The entry, or None if there is none or it cannot be read (then the file's mtime
-        decides)."""
-        try:
-            fd = self._open(create=False)
-        except OSError:
-            return None
-        try:
-            raw = os.pread(fd, PERIOD_WIDTH, 0)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        return parse_entry(raw)
-
-    def write(self, identity: Identity, period: int) -> None:
-        line = f"{identity[0]} {identity[1]} {period} {self.signature}"
-        fd = self._open(create=True)
-        try:
-            os.pwrite(fd, line.ljust(PERIOD_WIDTH - 1).encode("ascii") + b"\n", 0)
-        finally:
-            os.close(fd)
 
 
 class TimePolicy:
@@ -225,7 +156,9 @@ class TimePolicy:
         clock: Callable[[], float],
         outages: Outages,
         warn: Callable[[str], None],
+        system: System = REAL,
     ) -> None:
+        self.system = system
         self.base_path = base_path
         self.schedule = schedule
         self.backup_count = backup_count
@@ -251,11 +184,11 @@ class TimePolicy:
         self.period = period
         self.rollover_at = self.schedule.next_boundary(period)
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         now = self.clock()
         if now >= self.rollover_at or now < self.period:
             return True
-        return size_due(file, nbytes, self.max_bytes)
+        return self.max_bytes > 0 and size_due(file, nbytes, self.max_bytes)
 
     def _recorded(self, file: AppendFile) -> int | None:
         """The period the ledger holds for *file*, if it is believable."""
@@ -321,7 +254,7 @@ class TimePolicy:
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             check_rotated_name(self.base_path, dest, self.scheme().parse)
-            if not any(os.path.lexists(dest + ext) for ext in ("", *inventory.extensions)):
+            if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
                 self.hooks.rotate(self.base_path, dest)
                 return
             counter += 1  # a name this log's scheme does not recognise as its own: keep it

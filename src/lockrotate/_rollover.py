@@ -1,7 +1,9 @@
-"""The rollover protocol, in one place.
+"""The rollover protocol, in one place: every decision a record meets, from the handler's
+bytes to the disk.
 
 Between rollovers nobody takes a lock: every process appends whole records to its own
-``O_APPEND`` descriptor of the base file. A process whose policy says "roll over" then:
+``O_APPEND`` descriptor of the base file (:meth:`Core.write`, the fast path). A process
+whose trigger says "roll over" then:
 
 1. takes the inter-process lock, bounded by one deadline for the thread mutex and the file
    lock together (on timeout it goes on writing to the file it has; later tries wait a
@@ -9,47 +11,82 @@ Between rollovers nobody takes a lock: every process appends whole records to it
 2. re-checks the base path: if it no longer names the file this process writes to, another
    process (or logrotate, or a person) has already moved it, so this process adopts the new
    file, opening it in append mode, and decides again on that file;
-3. otherwise asks the policy, now with the lock held, whether the file is really due; if so
-   the policy renames it away (reading the archive's inventory for the names in use), this
-   process opens the new base file in append mode, the policy records what it needs about
-   it, and the archive applies retention, repair and compression;
+3. otherwise asks the trigger, now with the lock held, whether the file is really due; if so
+   the roller renames it away (reading the archive's inventory for the names in use), this
+   process opens the new base file in append mode, the dating part records its period, and
+   the archive tidies (repair, retention) and hands plain files to the compressor;
 4. lets go of the lock.
 
-A base file nobody has dated yet (the first one of a timed log) is dated under the lock too,
-once for every process. Threads of one process share one lock descriptor, which ``flock``
-does not tell apart: a mutex in the coordinator makes them take turns. A file that is not
-a regular file (a pipe behind ``/dev/stdout``, a FIFO, a tty) is written and never rotated.
+Besides, at least every ``check_interval`` seconds a process looks whether the base path
+still names its file (:meth:`Core.follow`): that is how it notices a rollover it was not
+part of. In strict mode (``lock_every_write``) every record takes the lock, and its write
+is preceded by that check, so no record reaches a file after its rename.
+
+A base file nobody has dated yet (the first one of a timed log) is dated under the lock
+too, once for every process. Threads of one process share one lock descriptor, which
+``flock`` does not tell apart: a mutex in the core makes them take turns. A file that is
+not a regular file (a pipe behind ``/dev/stdout``, a FIFO, a tty) is written and never
+rotated.
 
 So each rollover is performed exactly once, every other process adopts its result, and no
 file is ever opened in a mode that could truncate it.
+
+Glossary:
+
+- *date*: decide which time period a base file belongs to (the time policy's dating part),
+  recorded under the lock in the period ledger so that every process agrees.
+- *adopt*: start writing to the file the base path names now, one that another process (or
+  a person) put there.
+- *tidy*: after a rollover, with the lock held: repair, retention, compression hand-off.
+- *slot*: a rotated file's place in its naming scheme (a backup index; a label and counter).
+- *scratch*: a hidden name in the log's folder for a file on its way in or out.
+- *trash*: files moved to scratch names under the lock, unlinked after it is released.
+- *companion*: the lock and period files that live beside (or apart from) the log.
+- *outage*: a run of failures of one or more kinds, reported once (:mod:`._outage`).
+- *stuck*: the lock could not be had in time; until it is free again, no try waits for it.
+
+One rollover, from ``emit`` to the rename, is eight frames: ``emit``, :meth:`Core.write`,
+``_slow``, :meth:`Core.roll`, :meth:`Core.rotate_if_due_locked`, the roller's
+``rotate_locked``, the handler's ``rotate`` (the stdlib hook) and the system's ``rename``.
 """
 
 from __future__ import annotations
 
 import errno
-import os
-import threading
-import time
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from ._archive import Archive, Inventory, Scheme
+from ._compress import Compressor
+from ._errors import LockTimeout, LockUnusable
 from ._files import AppendFile
-from ._locks import InterProcessLock, LockTimeout, LockUnusable
+from ._fork import watch
+from ._locks import InterProcessLock
+from ._naming import Namer
 from ._outage import Backoff, Outages
 from ._permissions import Permissions
 from ._stats import HandlerStats
+from ._system import System
 
 
-class Policy(Protocol):
-    """What a handler tells the protocol about when and how its file rolls over."""
+class Trigger(Protocol):
+    """When a file rolls over."""
 
-    max_bytes: int
-    backup_count: int
+    def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
+        """Without the lock, cheaply: must *file* roll over before *nbytes* more (of
+        *record*)? Asked for every record on the fast path."""
 
-    @property
-    def rolls(self) -> bool:
-        """Whether this policy ever rolls a file over."""
+    def due_locked(self, file: AppendFile, nbytes: int) -> bool:
+        """With the lock held: must *file* really roll over?"""
+
+
+class Discard(Protocol):
+    def __call__(self, path: str) -> None: ...
+
+
+class Roller(Protocol):
+    """How a file rolls over, and which rotated files are the log's."""
 
     @property
     def kept_by_count(self) -> int:
@@ -58,20 +95,18 @@ class Policy(Protocol):
     def scheme(self) -> Scheme:
         """The naming scheme of the rotated files."""
 
-    def due(self, file: AppendFile, nbytes: int) -> bool:
-        """Without the lock, cheaply: must *file* roll over before *nbytes* more?"""
+    def rotate_locked(self, file: AppendFile, inventory: Inventory, discard: Discard) -> None:
+        """With the lock held: move the base file away."""
+
+
+class Dating(Protocol):
+    """Which period a base file belongs to (only a time policy has one)."""
 
     def wants_lock_to_adopt(self, file: AppendFile) -> bool:
         """Must *file* be dated under the lock before it is written?"""
 
     def adopted(self, file: AppendFile, locked: bool) -> None:
-        """*file* is now this process's file: learn (and, if *locked*, record) its state."""
-
-    def due_locked(self, file: AppendFile, nbytes: int) -> bool:
-        """With the lock held: must *file* really roll over?"""
-
-    def rotate_locked(self, file: AppendFile, inventory: Inventory, discard: Discard) -> None:
-        """With the lock held: move the base file away."""
+        """*file* is now this process's file: learn (and, if *locked*, record) its period."""
 
     def created(self, file: AppendFile) -> None:
         """With the lock held: *file* is the new, empty base file this process created."""
@@ -80,49 +115,285 @@ class Policy(Protocol):
         """In a child: forget what belonged to the parent process."""
 
 
-class Discard(Protocol):
-    def __call__(self, path: str) -> None: ...
+class Hooks(Protocol):
+    """The handler's stdlib hooks and its error reporting, as the core uses them."""
+
+    namer: Namer | None
+    rotator: Callable[[str, str], None] | None
+
+    def rotation_filename(self, default_name: str) -> str: ...
+
+    def rotate(self, source: str, dest: str) -> None: ...
+
+    def report(self, message: str) -> None:
+        """A problem found outside a record's write (a warning, the compressor thread)."""
 
 
-class Coordinator:
+ShouldRollover = Callable[[logging.LogRecord], bool]
+Ask = Callable[[AppendFile, int, logging.LogRecord], bool]
+_FOREVER = float("inf")
+DoRollover = Callable[[], None]
+
+
+class Core:
     """Runs the protocol for one handler in one process, and owns that process's file."""
 
     def __init__(
         self,
         base_path: str,
+        system: System,
         lock: InterProcessLock,
-        policy: Policy,
+        trigger: Trigger,
+        roller: Roller,
+        dating: Dating | None,
         archive: Archive,
+        compressor: Callable[[Core], Compressor] | None,
         permissions: Permissions,
         outages: Outages,
-        warn: Callable[[str], None],
+        hooks: Hooks,
+        strict: bool = False,
+        check_interval: float = 1.0,
     ) -> None:
         self.base_path = base_path
+        self.system = system
         self.lock = lock
-        self.policy = policy
+        self.trigger = trigger
+        self.roller = roller
+        self.dating = dating
         self.archive = archive
         self.permissions = permissions
         self.outages = outages
-        self.warn = warn
-        self._warned: str | None = None
-        self.stats = HandlerStats()
-        self.backoff = Backoff()
-        self.file: AppendFile | None = None
+        self.hooks = hooks
+        self.strict = strict
+        self.check_interval = check_interval
         #: A line end in the handler's encoding, which repairs a torn write (AppendFile).
         self.line_end = b"\n"
-        self.mutex = threading.Lock()
-        self.holder: int | None = None
-        archive.hold = self.held
-        # Servers that fork in C (uWSGI) may skip Python's at-fork hooks: a changed pid at the
-        # next hold is a fork too, and *on_fork* (the handler's reset) runs then.
-        self.pid = os.getpid()
-        self.on_fork: Callable[[], None] = self.after_fork
+        self.file: AppendFile | None = None
+        self.should: ShouldRollover | None = None
+        self.do: DoRollover | None = None
+        # What the fast path asks whether a record is due: the trigger, the handler's own
+        # shouldRollover, or nobody (a pipe; a failed rollover waiting for its next try).
+        self.ask: Ask | None = None
+        self.closed = False
+        self._warned: str | None = None
+        self._monotonic = system.monotonic
+        self.pid = system.getpid()
+        self._reset()
+        # Built last, from the finished core, which is its host.
+        self.compressor = None if compressor is None else compressor(self)
+        watch(self)
 
-    def check_fork(self) -> None:
-        """Reset what belonged to the parent if this process was forked without Python's
-        at-fork hooks (then the holder, mutex and lock of the parent are still here)."""
-        if self.pid != os.getpid():
-            self.on_fork()
+    def _reset(self) -> None:
+        """Per-process state, fresh (at construction, and in a child)."""
+        self.stats = HandlerStats()
+        self.backoff = Backoff(self._monotonic)
+        self.mutex = self.system.mutex()
+        self.holder: int | None = None
+        # When the base path is next checked; while a failed rollover waits for its next try
+        # (``deferred``) the trigger is not asked at all.
+        self.next_check = 0.0
+        self.deferred = False
+        # Until when (``monotonic``) records may take the fast path; 0: the next one does not.
+        self.fast_until = 0.0
+
+    # The write path ------------------------------------------------------------------------
+
+    def write(self, data: bytes, record: logging.LogRecord) -> None:
+        """Write one record (*data*) as one ``write()``, rolling over first when it is due.
+
+        ``should`` and ``do`` are the handler's ``shouldRollover``/``doRollover`` when a
+        subclass (or the instance) overrides them; each is asked at most once per record.
+        """
+        due: bool | None = None
+        # The fast path: one write, nothing else. ``fast_until`` (see ``_arm``) says that a
+        # regular file or a pipe is open, not in strict mode, not torn, and that the base path
+        # was checked within ``check_interval``; then only ``ask`` remains (None: not asked).
+        if self._monotonic() < self.fast_until:
+            file = self.file
+            ask = self.ask
+            n = len(data)
+            if ask is None or not (due := ask(file, n, record)):  # type: ignore[arg-type]
+                written = self.system.write(file.fd, data)  # type: ignore[union-attr]
+                if written != n:
+                    self._finish(file, data, written)  # type: ignore[arg-type]
+                stats = self.stats
+                stats.records += 1
+                stats.bytes += n
+                return
+        self.outages.record = record
+        try:
+            self._slow(data, due, record)
+        finally:
+            self.outages.record = None
+            self._arm()
+
+    def take_hooks(self, should: ShouldRollover | None, do: DoRollover | None) -> None:
+        """The handler's own ``shouldRollover``/``doRollover`` (None: the core decides)."""
+        self.should, self.do = should, do
+        self._arm()
+
+    def _arm(self) -> None:
+        """Decide whether the next records may take the fast path, and what it asks."""
+        file = self.file
+        if (
+            file is None
+            or self.strict
+            or self.closed
+            or file.torn
+            or "write" in self.outages.failing
+        ):
+            self.fast_until = 0.0
+        elif not file.regular:
+            self.fast_until, self.ask = _FOREVER, None
+        else:
+            self.fast_until = self.next_check
+            self.ask = None if self.deferred else self._asker()
+
+    def _asker(self) -> Ask:
+        should = self.should
+        if should is None:
+            return self.trigger.due
+        return lambda file, nbytes, record: should(record)
+
+    def _finish(self, file: AppendFile, data: bytes, written: int) -> None:
+        """A short write: finish it (a failure leaves the file torn, for the slow path)."""
+        try:
+            file.finish(data, written)
+        finally:
+            self._arm()
+
+    def write_failed(self, record: logging.LogRecord) -> None:
+        """Called from an ``except`` block: *record*'s write failed (reported once per
+        outage; the next record tries again, on the slow path, which ends the outage)."""
+        self.outages.record = record
+        try:
+            self.outages.failed("write")
+        finally:
+            self.outages.record = None
+            self.fast_until = 0.0
+
+    def _append(self, file: AppendFile, data: bytes) -> None:
+        file.write(data)
+        stats = self.stats
+        stats.records += 1
+        stats.bytes += len(data)
+        if self.outages.failing:
+            self.outages.ok("write")
+
+    def _slow(self, data: bytes, due: bool | None, record: logging.LogRecord) -> None:
+        """Everything but the fast path: open, follow an outside move, roll over."""
+        should, do = self.should, self.do
+        self.check_fork()
+        if self.closed:
+            self._write_once(data)
+            return
+        if self.strict and not self._strict(data, record, should, do):
+            return
+        file = self._attempt("open", self.ensure_open)
+        if file is None:
+            return
+        if file.regular and self.holder != self.system.thread_id():
+            # (This thread holds the lock: a namer, rotator or handleError that logs during
+            # our own rollover writes where we are.)
+            now = self._monotonic()
+            if now >= self.next_check:
+                self.next_check = now + self.check_interval
+                file = self._attempt("follow", self.follow) or file
+            self.deferred = not self.backoff.ready()
+            if self.deferred:
+                # Back on the slow path when the next try is due.
+                self.next_check = min(self.next_check, self.backoff.next_try)
+            else:
+                if due is None:
+                    due = self._due(file, len(data), record, should)
+                if due:
+                    self._roll_reporting(len(data), should is not None, do)
+                    file = self.file or file
+        self._append(file, data)
+
+    def _due(
+        self,
+        file: AppendFile,
+        nbytes: int,
+        record: logging.LogRecord,
+        should: ShouldRollover | None,
+    ) -> bool:
+        return should(record) if should is not None else self.trigger.due(file, nbytes, record)
+
+    def _strict(
+        self,
+        data: bytes,
+        record: logging.LogRecord,
+        should: ShouldRollover | None,
+        do: DoRollover | None,
+    ) -> bool:
+        """Strict mode: the record is written with the lock held, after checking that the base
+        path still names our file. False when it was written; True when the lock cannot be
+        had (stuck, or re-entered from our own rollover): then the unlocked path writes it."""
+        backoff = self.backoff
+        if self.holder == self.system.thread_id() or (backoff.lock_stuck and not backoff.ready()):
+            return True
+        try:
+            with self.held():
+                if backoff.lock_stuck:
+                    backoff.succeeded()
+                file = self.rotate_if_due_locked(0, adopt_only=True)
+                if file.regular and backoff.ready() and self._due(file, len(data), record, should):
+                    self._roll_reporting(len(data), should is not None, do, locked=True)
+                    file = self.file or file
+                self._append(file, data)
+        except (LockTimeout, LockUnusable):
+            backoff.failed(lock=True)
+            self.outages.failed("lock")
+            return True
+        finally:
+            self.archive.trash.empty()
+        self.outages.ok("lock")
+        return False
+
+    def _roll_reporting(
+        self, nbytes: int, force: bool, do: DoRollover | None, locked: bool = False
+    ) -> None:
+        """Roll over (through the handler's ``doRollover`` if it has its own); a failure is
+        reported once per outage and tried again after a pause."""
+        try:
+            if do is not None:
+                do()
+            elif locked:
+                self.rotate_if_due_locked(nbytes, force)
+            else:
+                self.roll(nbytes, force)
+        except (LockTimeout, LockUnusable):
+            self.backoff.failed(lock=True)
+            self.outages.failed("lock")
+        except Exception:
+            self.backoff.failed()
+            self.outages.failed("roll")
+        else:
+            self.backoff.succeeded()
+            self.outages.ok("lock")
+            self.outages.ok("roll")
+
+    def _write_once(self, data: bytes) -> None:
+        """After ``close()``: append the record through a descriptor of its own, as the stdlib
+        reopens its file; nothing is kept open, nothing rolls over, no lock is taken."""
+        file = AppendFile(self.base_path, self.permissions, self.system, self.line_end)
+        try:
+            file.write(data)
+        finally:
+            file.close()
+
+    def _attempt(self, kind: str, action: Callable[[], AppendFile]) -> AppendFile | None:
+        """Run *action*; a failure is reported once per outage and None returned."""
+        try:
+            result = action()
+        except Exception:
+            self.outages.failed(kind)  # type: ignore[arg-type]  # a Kind
+            return None
+        self.outages.ok(kind)  # type: ignore[arg-type]
+        return result
+
+    # The rollover --------------------------------------------------------------------------
 
     def ensure_open(self) -> AppendFile:
         """The file; its first open waits up to ``lock_timeout`` for a FIFO's reader."""
@@ -139,100 +410,186 @@ class Coordinator:
             return self._open(locked=False)
         return file
 
-    def busy_elsewhere(self) -> bool:
-        """Whether another thread of this process holds the lock right now."""
-        holder = self.holder
-        return holder is not None and holder != threading.get_ident()
-
-    def reentered(self) -> bool:
-        """Whether this thread already holds the lock (a namer or rotator that logs)."""
-        return self.holder == threading.get_ident()
-
-    def held(self) -> Held:
-        """Hold the inter-process lock; raises :class:`LockTimeout` when it cannot be had
-        (or :class:`LockUnusable`)."""
-        return Held(self)
-
-    def rotate_if_due_locked(self, nbytes: int, force: bool = False) -> AppendFile:
-        """With the lock held: return the file to write to, rotating it first if it is due.
-
-        ``force`` rotates the current file even if the policy would not, unless another
-        process has just rotated it (then its new file is adopted, not rotated again).
-        """
-        file = self.file if self.file is not None else self._open(locked=True)
-        if file.regular and not file.is_current():
-            file = self._open(locked=True)
-            force = False
-        if not file.regular or not (force or self.policy.due_locked(file, nbytes)):
-            return file
-        if not self.lock.still_named(recheck=True):
-            # The lock file was replaced since it was last checked: our hold excludes nobody.
-            raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
-        archive = self.archive
-        self.policy.rotate_locked(file, archive.scan(), archive.trash.discard)
-        fresh = AppendFile(self.base_path, self.permissions, self.line_end)
-        file.close()
-        self.file = fresh
-        self.stats.rollovers += 1
-        self.policy.created(fresh)
-        try:
-            archive.tidy_locked(file.identity)
-        except Exception:
-            self.outages.failed("tidy")
-        else:
-            self.outages.ok("tidy")
-        return fresh
-
     def roll(self, nbytes: int, force: bool = False) -> AppendFile:
+        """Take the lock and roll over if the file is due (or *force*); raises
+        :class:`LockTimeout` (or :class:`LockUnusable`) when the lock cannot be had."""
         try:
             with self.held():
                 return self.rotate_if_due_locked(nbytes, force)
         finally:
             self.archive.trash.empty()
 
+    def rotate_if_due_locked(
+        self, nbytes: int, force: bool = False, adopt_only: bool = False
+    ) -> AppendFile:
+        """With the lock held: return the file to write to, rotating it first if it is due.
+
+        ``force`` rotates the current file even if the trigger would not, unless another
+        process has just rotated it (then its new file is adopted, not rotated again).
+        ``adopt_only``: only follow the base path (strict mode, before every write).
+        """
+        file = self.file if self.file is not None else self._open(locked=True)
+        if file.regular and not file.is_current():
+            file = self._open(locked=True)
+            force = False
+        if adopt_only or not file.regular or not (force or self.trigger.due_locked(file, nbytes)):
+            return file
+        if not self.lock.still_named(recheck=True):
+            # The lock file was replaced since it was last checked: our hold excludes nobody.
+            raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
+        archive = self.archive
+        self.roller.rotate_locked(file, archive.scan(), archive.trash.discard)
+        fresh = AppendFile(self.base_path, self.permissions, self.system, self.line_end)
+        file.close()
+        self.file = fresh
+        self.stats.rollovers += 1
+        if self.dating is not None:
+            self.dating.created(fresh)
+        try:
+            waiting = archive.tidy_locked(file.identity)
+        except Exception:
+            self.outages.failed("tidy")
+        else:
+            self.outages.ok("tidy")
+            # A rotator of the user's may compress (or move) files itself.
+            if self.compressor is not None and not callable(self.hooks.rotator):
+                for identity, orphan in waiting:
+                    self.compressor.submit(identity, orphan)
+        return fresh
+
+    def _open(self, locked: bool, reader_wait: float = 0.0) -> AppendFile:
+        fresh = AppendFile(
+            self.base_path, self.permissions, self.system, self.line_end, reader_wait
+        )
+        if self.file is not None:
+            self.file.close()
+            self.stats.adopted += 1
+        self.file = fresh
+        if fresh.regular and self.dating is not None:
+            self._date(self.dating, fresh, locked)
+        return fresh
+
+    def _date(self, dating: Dating, file: AppendFile, locked: bool) -> None:
+        """Learn the new file's period; date it under the lock if nobody has yet."""
+        locked = locked or self.reentered()  # strict mode opens the file with the lock held
+        if locked or not self.backoff.ready() or not dating.wants_lock_to_adopt(file):
+            dating.adopted(file, locked)
+            return
+        try:
+            with self.held():
+                dating.adopted(file, True)
+        except (LockTimeout, LockUnusable):
+            self.backoff.failed(lock=True)
+            self.outages.failed("lock")
+            dating.adopted(file, False)
+        else:
+            self.backoff.succeeded()
+
+    # The lock ------------------------------------------------------------------------------
+
+    def held(self) -> Held:
+        """Hold the inter-process lock; raises :class:`LockTimeout` when it cannot be had
+        (or :class:`LockUnusable`)."""
+        return Held(self)
+
+    def reentered(self) -> bool:
+        """Whether this thread already holds the lock (a namer or rotator that logs)."""
+        return self.holder == self.system.thread_id()
+
+    def busy_elsewhere(self) -> bool:
+        """Whether another thread of this process holds the lock right now."""
+        holder = self.holder
+        return holder is not None and holder != self.system.thread_id()
+
+    def take(self) -> float:
+        """Take the mutex, then the file lock, by one deadline; the seconds waited."""
+        self.check_fork()
+        lock, stats = self.lock, self.stats
+        deadline = self.backoff.deadline(lock.timeout)
+        if not self.mutex.acquire(timeout=max(0.0, deadline - self._monotonic())):
+            stats.timed_out()
+            raise LockTimeout(lock.path, lock.timeout)
+        try:
+            waited = lock.acquire(deadline)
+        except BaseException as exc:
+            self.mutex.release()
+            if isinstance(exc, LockTimeout):
+                stats.timed_out()
+            raise
+        if lock.problem is not None and self._warned != lock.problem:
+            self._warned = lock.problem
+            self.hooks.report(
+                f"lockrotate: the lock file {lock.path} {lock.problem}: any process that can "
+                "read it can hold the log's lock; keep shared logs in a folder that only "
+                "trusted users can write"
+            )
+        self.holder = self.system.thread_id()
+        return waited
+
+    def let_go(self, waited: float, start: float, rollovers: int) -> None:
+        """Let go of what :meth:`take` took, and count the hold."""
+        self.holder = None
+        stats = self.stats
+        stats.record_lock(waited, self._monotonic() - start, stats.rollovers != rollovers)
+        try:
+            self.lock.release()
+        finally:
+            self.mutex.release()
+
+    # The compressor's host (lockrotate._compress.Host) -------------------------------------
+
+    def locate(self, identity: tuple[int, int]) -> str | None:
+        return self.archive.locate(identity)
+
+    def put_in_place(
+        self, identity: tuple[int, int], temp: str, nbytes: int, source: int | None = None
+    ) -> bool:
+        """With the lock: the compressed copy takes its name, then the plain file goes
+        (*source*: the compressor's exclusive descriptor of it, which the trash then owns)."""
+        try:
+            with self.held():
+                return self.archive.put_in_place_locked(identity, temp, nbytes, source)
+        finally:
+            self.archive.trash.empty()
+
+    def report(self, message: str) -> None:
+        self.hooks.report(message)
+
+    # Lifetime ------------------------------------------------------------------------------
+
+    def stop_compressing(self) -> None:
+        """A compression in progress finishes; pending ones stay plain for a later rollover."""
+        if self.compressor is not None:
+            self.compressor.close()
+
     def close(self) -> None:
+        """Close the file and the lock; later records are written through a descriptor each."""
+        self.closed = True
+        self.fast_until = 0.0
         if self.file is not None:
             file, self.file = self.file, None
             file.close()
         self.lock.close()
 
+    def check_fork(self) -> None:
+        """Reset what belonged to the parent if this process is a child: the one fork path,
+        for a fork through Python (:mod:`._fork`) and one without its hooks (uWSGI forks in
+        C): then the parent's holder, mutex and lock may still be here, mid-rollover."""
+        if self.pid != self.system.getpid():
+            self.after_fork()
+
     def after_fork(self) -> None:
-        """In a child: fresh counters, mutex and back-off, and none of the parent's hold."""
-        self.pid = os.getpid()
-        self.stats = HandlerStats()
-        self.backoff = Backoff()
-        self.mutex = threading.Lock()
-        self.holder = None
-        self.lock.after_fork()
-        self.policy.after_fork()
+        """In a child: fresh counters, mutex, back-off and outages, none of the parent's hold
+        (the lock's descriptor is closed without unlocking it) and no compressor thread."""
+        self.pid = self.system.getpid()
+        self._reset()
+        self.outages.after_fork()
+        self.lock.check_fork()
+        if self.dating is not None:
+            self.dating.after_fork()
         self.archive.after_fork()
-
-    def _open(self, locked: bool, reader_wait: float = 0.0) -> AppendFile:
-        fresh = AppendFile(self.base_path, self.permissions, self.line_end, reader_wait)
-        if self.file is not None:
-            self.file.close()
-            self.stats.adopted += 1
-        self.file = fresh
-        if fresh.regular:
-            self._date(fresh, locked)
-        return fresh
-
-    def _date(self, file: AppendFile, locked: bool) -> None:
-        """Learn the new file's state; date it under the lock if nobody has yet."""
-        policy = self.policy
-        locked = locked or self.reentered()  # strict mode opens the file with the lock held
-        if locked or not self.backoff.ready() or not policy.wants_lock_to_adopt(file):
-            policy.adopted(file, locked)
-            return
-        try:
-            with self.held():
-                policy.adopted(file, True)
-        except (LockTimeout, LockUnusable):
-            self.backoff.failed(lock=True)
-            self.outages.failed("lock")
-            policy.adopted(file, False)
-        else:
-            self.backoff.succeeded()
+        if self.compressor is not None:
+            self.compressor.after_fork()
 
 
 class Held:
@@ -240,47 +597,19 @@ class Held:
     one per record, and a generator-based context manager costs several times more).
 
     Threads of one process share the lock's descriptor, and ``flock`` does not exclude
-    them from each other: the coordinator's mutex does. One deadline bounds both waits.
+    them from each other: the core's mutex does. One deadline bounds both waits.
     """
 
-    __slots__ = ("coordinator", "rollovers", "start", "waited")
+    __slots__ = ("core", "rollovers", "start", "waited")
 
-    def __init__(self, coordinator: Coordinator) -> None:
-        self.coordinator = coordinator
+    def __init__(self, core: Core) -> None:
+        self.core = core
 
     def __enter__(self) -> None:
-        coordinator = self.coordinator
-        coordinator.check_fork()
-        lock, stats = coordinator.lock, coordinator.stats
-        deadline = coordinator.backoff.deadline(lock.timeout)
-        if not coordinator.mutex.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            stats.timed_out()
-            raise LockTimeout(lock.path, lock.timeout)
-        try:
-            self.waited = lock.acquire(deadline)
-        except BaseException as exc:
-            coordinator.mutex.release()
-            if isinstance(exc, LockTimeout):
-                stats.timed_out()
-            raise
-        if lock.problem is not None and coordinator._warned != lock.problem:
-            coordinator._warned = lock.problem
-            coordinator.warn(
-                f"lockrotate: the lock file {lock.path} {lock.problem}: any process that can "
-                "read it can hold the log's lock; keep shared logs in a folder that only "
-                "trusted users can write"
-            )
-        coordinator.holder = threading.get_ident()
-        self.rollovers = stats.rollovers
-        self.start = time.monotonic()
+        core = self.core
+        self.waited = core.take()
+        self.rollovers = core.stats.rollovers
+        self.start = core.system.monotonic()
 
     def __exit__(self, *exc: object) -> None:
-        coordinator = self.coordinator
-        coordinator.holder = None
-        stats = coordinator.stats
-        held = time.monotonic() - self.start
-        stats.record_lock(self.waited, held, stats.rollovers != self.rollovers)
-        try:
-            coordinator.lock.release()
-        finally:
-            coordinator.mutex.release()
+        self.core.let_go(self.waited, self.start, self.rollovers)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from ._compress import Format, check_format
-from ._locks import BACKENDS, DEFAULT_BACKEND, LockBackend, check_timeout
+from ._locks import DEFAULT_BACKEND, LockBackend, check_backend, check_timeout
 from ._naming import lock_stem
 from ._permissions import Permissions, resolve
 
@@ -161,7 +161,8 @@ class Settings:
     max_age: float | None
     max_total_bytes: int | None
     permissions: Permissions
-    clock: Callable[[], float]
+    #: None: the system's clock.
+    clock: Callable[[], float] | None
 
     @property
     def stem(self) -> str:
@@ -196,8 +197,7 @@ def check(
     """Check every argument a handler takes besides its policy's."""
     base_path = path_arg(filename)
     codec, handler = codec_arg(encoding, errors)
-    if not isinstance(lock, str) or lock not in BACKENDS:
-        raise ValueError(f"lock must be one of {', '.join(map(repr, BACKENDS))}, not {lock!r}")
+    backend = check_backend(lock)
     timeout = check_timeout(seconds_arg("lock_timeout", lock_timeout))
     if lock_dir is not None:
         if isinstance(lock_dir, bytes) or not isinstance(lock_dir, (str, os.PathLike)):
@@ -208,7 +208,7 @@ def check(
         base_path=base_path,
         codec=codec,
         errors=handler,
-        lock=lock,
+        lock=backend,
         lock_timeout=timeout,
         lock_dir=None if lock_dir is None else os.fspath(lock_dir),
         strict=flag_arg("lock_every_write", lock_every_write),
@@ -219,5 +219,6 @@ def check(
             None if max_total_bytes is None else count_arg("max_total_bytes", max_total_bytes)
         ),
         permissions=resolve(chmod, owner),
-        clock=clock_arg(clock),
+        # The default reads the handler's system's clock (the simulator's, in a simulation).
+        clock=None if clock is time.time else clock_arg(clock),
     )

@@ -14,12 +14,13 @@ from typing import Unpack
 
 from ._archive import expired
 from ._base import SharedFileHandler
+from ._compose import BySize, ByTime, ledger_for
 from ._compress import EXTENSIONS
 from ._naming import check_fits
-from ._outage import Outages
-from ._policy import PeriodLedger, SizePolicy, TimePolicy
+from ._policy import SizePolicy, TimePolicy
 from ._schedule import ext_match, label_regex, make_schedule
 from ._settings import Options, Settings, check, count_arg, flag_arg, whole_arg
+from ._system import REAL, System
 
 
 def _extension(settings: Settings) -> str:
@@ -46,6 +47,8 @@ class RotatingFileHandler(SharedFileHandler):
         encoding: str | None = None,
         delay: bool = False,
         errors: str | None = None,
+        *,
+        system: System | None = None,
         **options: Unpack[Options],
     ) -> None:
         if mode != "a":
@@ -57,8 +60,8 @@ class RotatingFileHandler(SharedFileHandler):
         backup_count = count_arg("backupCount", backupCount)
         settings = check(filename, encoding, errors, **options)
         check_fits(settings.base_path, f".{backup_count}{_extension(settings)}")
-        policy = SizePolicy(settings.base_path, max_bytes, backup_count, self)
-        super().__init__(settings, policy, Outages(self._report), encoding, delay, errors)
+        rotation = BySize(max_bytes, backup_count)
+        super().__init__(settings, rotation, encoding, delay, errors, system or REAL)
 
 
 class TimedRotatingFileHandler(SharedFileHandler):
@@ -86,6 +89,7 @@ class TimedRotatingFileHandler(SharedFileHandler):
         errors: str | None = None,
         *,
         maxBytes: int = 0,
+        system: System | None = None,
         **options: Unpack[Options],
     ) -> None:
         schedule = make_schedule(
@@ -104,26 +108,11 @@ class TimedRotatingFileHandler(SharedFileHandler):
         self.extMatch = ext_match(schedule)
         if self.when.startswith("W"):
             self.dayOfWeek = int(self.when[1])
-        outages = Outages(self._report)
-        ledger = PeriodLedger(
-            settings.stem + ".period",
-            settings.permissions.for_companions(),
-            settings.companion_mode(),
-            schedule.signature,
-            self._report_background,
+        system = system or REAL
+        rotation = ByTime(
+            schedule, backup_count, max_bytes, ledger_for(settings, schedule, self, system)
         )
-        policy = TimePolicy(
-            settings.base_path,
-            schedule,
-            backup_count,
-            max_bytes,
-            ledger,
-            self,
-            settings.clock,
-            outages,
-            self._report_background,
-        )
-        super().__init__(settings, policy, outages, encoding, delay, errors)
+        super().__init__(settings, rotation, encoding, delay, errors, system)
 
     @property
     def suffix(self) -> str:
@@ -152,6 +141,6 @@ class TimedRotatingFileHandler(SharedFileHandler):
 
     def getFilesToDelete(self) -> list[str]:
         """The rotated files of this log beyond ``backupCount``, oldest first."""
-        entries = self._coordinator.archive.scan().by_age()
+        entries = self._core.archive.scan().by_age()
         doomed = expired(entries, self.backupCount, None, None, 0.0)
         return [info.path for entry in doomed for info in entry.files]

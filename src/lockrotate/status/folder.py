@@ -10,8 +10,15 @@ from typing import Any
 from .._archive import Entry, FileInfo, Inventory, Scheme, State, repair
 from .._compress import EXTENSIONS
 from .._files import READ, Identity
-from .._naming import NumberedScheme, TimedScheme, hidden_stem, lock_stem, scratch_is_ours
-from .._policy import PERIOD_WIDTH, parse_entry
+from .._ledger import PERIOD_WIDTH, parse_entry
+from .._naming import (
+    NumberedScheme,
+    TimedScheme,
+    companion_names,
+    hidden_stem,
+    period_path,
+    scratch_is_ours,
+)
 from .._schedule import TimeSchedule, make_schedule
 from .report import OVERSIZE_FACTOR, Options, Report, device_text
 
@@ -104,7 +111,7 @@ def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
             )
 
     stem = hidden_stem(base_name)
-    companions = {stem + ".lock", stem + ".period"} if options.lock_dir is None else set()
+    companions = set(companion_names(base_name)) if options.lock_dir is None else set()
     for name in sorted(names):
         if name in claimed or name in companions:
             continue
@@ -113,7 +120,7 @@ def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
         info = FileInfo.of(os.path.join(folder, name))
         if info is None:
             continue
-        reason = _outside_reason(name, stem, options.lock_dir)
+        reason = _outside_reason(name, base_name, options.lock_dir)
         row = _info(info, "outside", "none", now)
         row["reason"] = reason
         report.outside.append(row)
@@ -121,8 +128,9 @@ def scan_folder(report: Report, names: list[str], now: float) -> set[str]:
     return claimed
 
 
-def _outside_reason(name: str, stem: str, lock_dir: str | None) -> str:
-    if lock_dir is not None and name in (stem + ".lock", stem + ".period"):
+def _outside_reason(name: str, base_name: str, lock_dir: str | None) -> str:
+    stem = hidden_stem(base_name)
+    if lock_dir is not None and name in companion_names(base_name):
         return (
             "a lock or period file beside the log while its lock is in --lock-dir: "
             "do some processes use another lock?"
@@ -204,7 +212,7 @@ def read_base(report: Report, now: float) -> Identity | None:
 
 def read_period(report: Report, base: Identity | None) -> None:
     options = report.options
-    path = lock_stem(options.path, options.lock_dir) + ".period"
+    path = period_path(options.path, options.lock_dir)
     try:
         fd = os.open(path, READ)
     except FileNotFoundError:

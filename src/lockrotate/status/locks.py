@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._files import Identity
-from .._naming import lock_stem
+from .._naming import lock_path
 from .report import Report, device_text
 
 _SAMPLE = 0.02  # seconds between two looks at /proc/locks while the lock is held
@@ -141,7 +141,7 @@ def read_lock(
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     options = report.options
-    path = lock_stem(options.path, options.lock_dir) + ".lock"
+    path = lock_path(options.path, options.lock_dir)
     lock: dict[str, Any] = {"path": path, "exists": False, "holders": [], "waiters": []}
     report.lock = lock
     try:
