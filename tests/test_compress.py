@@ -460,16 +460,18 @@ def test_a_writer_frozen_between_check_and_write_loses_nothing(tmp_path: Path) -
     def frozen() -> int:
         handler = lockrotate.RotatingFileHandler(path, **options)  # type: ignore[arg-type]
         logger = logger_for(handler, "frozen")
-        real_write = lockrotate._files.AppendFile.write
+        real_write = os.write
         writes = [0]
 
-        def stop_then_write(file: lockrotate._files.AppendFile, data: bytes) -> None:
-            writes[0] += 1
-            if writes[0] % 40 == 0 and writes[0] <= 40 * STOPS:
-                os.kill(os.getpid(), signal.SIGSTOP)
-            real_write(file, data)
+        def stop_then_write(fd: int, data: bytes) -> int:
+            """The seam's write: a record of this writer, every 40th stops it first."""
+            if bytes(data[:7]) == b"frozen ":
+                writes[0] += 1
+                if writes[0] % 40 == 0 and writes[0] <= 40 * STOPS:
+                    os.kill(os.getpid(), signal.SIGSTOP)
+            return real_write(fd, data)
 
-        lockrotate._files.AppendFile.write = stop_then_write  # type: ignore[method-assign]
+        System.write = staticmethod(stop_then_write)  # type: ignore[method-assign,assignment]
         for seq in range(40 * STOPS + 40):
             logger.info(record_text("frozen", seq))
             time.sleep(0.005)
