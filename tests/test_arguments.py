@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import lockrotate
@@ -347,10 +347,52 @@ def test_count_good(cls: Handler, argument: str, value: int, tmp_path: Path) -> 
 )
 @SWEEP
 def test_count_bad(cls: Handler, argument: str, value: object, tmp_path: Path) -> None:
-    """Negative numbers, floats (even whole ones: 1e6), strings ("100") and bools are refused."""
+    """Negative numbers, floats (even whole ones: 1e6, except for maxBytes, as the stdlib),
+    strings ("100") and bools are refused."""
+    assume(
+        not (
+            argument == "maxBytes"
+            and isinstance(value, float)
+            and value.is_integer()
+            and value >= 0
+        )
+    )
     folder = fresh_folder(tmp_path)
     args, kwargs = default_args(cls, folder)
     assert_refused(cls, argument, args, {**kwargs, argument: value}, folder)
+
+
+@BOTH
+@pytest.mark.parametrize("value", [1e7, 1.0, 0.0, 4096.0])
+def test_max_bytes_takes_a_whole_float_as_the_stdlib(
+    cls: Handler, value: float, tmp_path: Path
+) -> None:
+    """``maxBytes=1e7`` from a configuration file works, as in the stdlib; it reads back
+    as an int. A fraction of a byte is refused, naming the argument."""
+    args, kwargs = default_args(cls, tmp_path)
+    handler = cls(*args, **{**kwargs, "maxBytes": value})
+    try:
+        assert handler.maxBytes == int(value) and type(handler.maxBytes) is int
+        handler.maxBytes = 2e3
+        assert handler.maxBytes == 2000
+    finally:
+        handler.close()
+    with pytest.raises(ValueError, match="maxBytes"):
+        cls(*args, **{**kwargs, "maxBytes": 1000.5})
+
+
+@pytest.mark.parametrize("when", ["S", "M", "H", "D", "midnight", "W0"])
+def test_interval_takes_a_whole_float_as_the_stdlib(when: str, tmp_path: Path) -> None:
+    as_float = TIMED(str(tmp_path / "a.log"), when, 2.0, 3)
+    as_int = TIMED(str(tmp_path / "b.log"), when, 2, 3)
+    try:
+        assert as_float.interval == as_int.interval
+        assert as_float.rolloverAt == as_int.rolloverAt
+    finally:
+        as_float.close()
+        as_int.close()
+    with pytest.raises(ValueError, match="interval"):
+        TIMED(str(tmp_path / "c.log"), when, 1.5, 3)
 
 
 @pytest.mark.parametrize(
@@ -531,7 +573,11 @@ def test_when_bad_explicit(when: str, tmp_path: Path) -> None:
 
 @given(
     interval=st.one_of(
-        st.integers(max_value=0), st.floats(), st.text(max_size=4), st.booleans(), junk()
+        st.integers(max_value=0),
+        st.floats().filter(lambda f: not f.is_integer() or f < 1),
+        st.text(max_size=4),
+        st.booleans(),
+        junk(),
     ),
     when=st.sampled_from(WHENS),
 )
@@ -596,10 +642,20 @@ def test_at_time_bad(at_time: object, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("when", ["S", "M", "H", "D"])
-def test_at_time_with_a_clock_aligned_when_is_refused(when: str, tmp_path: Path) -> None:
-    """The stdlib ignores atTime there; lockrotate says so instead of ignoring it."""
-    args = [str(tmp_path / "app.log"), when]
-    assert_refused(TIMED, "atTime", args, {"atTime": datetime.time(12)}, tmp_path)
+@pytest.mark.parametrize("at_time", [datetime.time(12), "12:00"], ids=repr)
+def test_at_time_with_a_clock_aligned_when_is_ignored(
+    when: str, at_time: object, tmp_path: Path
+) -> None:
+    """As the stdlib (3.11 to 3.13): atTime is used only at midnight or weekly, and ignored
+    (not even checked) otherwise; the attribute keeps what was given."""
+    with_it = TIMED(str(tmp_path / "a.log"), when, atTime=at_time)
+    without = TIMED(str(tmp_path / "b.log"), when)
+    try:
+        assert with_it.atTime == at_time
+        assert with_it.rolloverAt == without.rolloverAt
+    finally:
+        with_it.close()
+        without.close()
 
 
 # -- lock, lock_dir ------------------------------------------------------------------------

@@ -13,11 +13,15 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import lockrotate
 import lockrotate._compress
+import lockrotate._files
+import lockrotate._permissions
+from conftest import fork_child
 from lockrotate._system import System
 from lockrotate.bench.verify import log_files, read_bytes, record_text, verify
 from lockrotate.bench.workload import Workload, logger_for, run
@@ -94,13 +98,17 @@ def test_a_lagging_writers_record_is_in_the_compressed_file(tmp_path: Path) -> N
     # that was just renamed to app.log.1, which is exactly what compression must wait for.
     slow.info(record_text("lagging", 1))
     assert lagging.stats.adopted == 0
+    # Still held by the lagging writer, longer than the old fixed delay (1.2 s): it stays.
+    time.sleep(2.0)
+    assert os.path.exists(path + ".1") and not os.path.exists(path + ".1.gz")
+    slow.info(record_text("lagging", 2))
+    lagging.close()
     deadline = time.monotonic() + WAIT
     while not os.path.exists(path + ".1.gz") and time.monotonic() < deadline:
         time.sleep(0.05)
     roller.close()
-    lagging.close()
     assert not os.path.exists(path + ".1")
-    report = verify([path + ".1.gz"], {"lagging": 2})
+    report = verify([path + ".1.gz"], {"lagging": 3})
     assert report.ok, report.examples
 
 
@@ -311,3 +319,195 @@ def test_an_encoding_with_a_byte_order_mark_is_refused(tmp_path: Path) -> None:
         lockrotate.RotatingFileHandler(str(tmp_path / "app.log"), encoding="utf-16")
     handler = lockrotate.RotatingFileHandler(str(tmp_path / "app.log"), encoding="utf-16-le")
     handler.close()
+
+
+# Give-ups, forks, frozen writers (issue 18: items 9 and 5, the frozen writer) -----------
+
+
+class FailingHost:
+    """A host whose lock is stuck: every put-in-place fails, unless told to succeed."""
+
+    def __init__(self) -> None:
+        self.reports: list[str] = []
+        self.paths: dict[tuple[int, int], str] = {}
+        self.succeed = False
+
+    def locate(self, identity: tuple[int, int]) -> str | None:
+        return self.paths.get(identity)
+
+    def put_in_place(
+        self, identity: tuple[int, int], temp: str, nbytes: int, source: int | None = None
+    ) -> bool:
+        if not self.succeed:
+            raise TimeoutError("the lock is stuck")
+        del self.paths[identity]
+        if source is not None:
+            os.close(source)
+        return True
+
+    def report(self, message: str) -> None:
+        self.reports.append(message)
+
+
+def wait_for_no_jobs(compressor: lockrotate._compress.Compressor) -> None:
+    deadline = time.monotonic() + WAIT
+    while compressor._jobs and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not compressor._jobs
+
+
+def test_compression_give_ups_are_reported_once_per_outage(tmp_path: Path) -> None:
+    """Ten files given up during one stuck-lock outage: one report. A compression that
+    succeeds ends the outage; the next give-up is reported again."""
+    host = FailingHost()
+    compressor = lockrotate._compress.Compressor(
+        "gzip", str(tmp_path / "app.log"), 0.01, lockrotate._permissions.Permissions(), host
+    )
+
+    def rotated(index: int) -> tuple[int, int]:
+        path = tmp_path / f"app.log.{index}"
+        path.write_text(f"record {index}\n")
+        os.utime(path, (time.time() - 10, time.time() - 10))
+        st = path.stat()
+        host.paths[st.st_dev, st.st_ino] = str(path)
+        return (st.st_dev, st.st_ino)
+
+    try:
+        for index in range(1, 11):
+            compressor.submit(rotated(index))
+        wait_for_no_jobs(compressor)
+        assert len(host.reports) == 1, host.reports
+        host.succeed = True
+        compressor.submit(rotated(11))
+        wait_for_no_jobs(compressor)
+        host.succeed = False
+        compressor.submit(rotated(12))
+        compressor.submit(rotated(13))
+        wait_for_no_jobs(compressor)
+        assert len(host.reports) == 2, host.reports
+    finally:
+        compressor.close()
+
+
+def test_a_child_forked_during_compression_holds_none_of_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gunicorn forks a worker while the compressor reads app.log.1 and writes its scratch
+    copy: the worker must not keep either open (the deleted file's space would stay
+    allocated for the worker's whole life)."""
+    inside, release = threading.Event(), threading.Event()
+    real = lockrotate._compress.compress_fd
+
+    def paused(fmt: str, source: int, dest: int, *rest: Any) -> int:
+        inside.set()
+        release.wait(WAIT)
+        return real(fmt, source, dest, *rest)
+
+    monkeypatch.setattr(lockrotate._compress, "compress_fd", paused)
+    path = tmp_path / "app.log"
+    handler = lockrotate.RotatingFileHandler(
+        path, maxBytes=10, backupCount=3, compress="gzip", check_interval=0
+    )
+    try:
+        handler.emit(logging.makeLogRecord({"msg": "first record"}))
+        handler.emit(logging.makeLogRecord({"msg": "second record"}))
+        assert inside.wait(WAIT), "compression never started"
+        folder = os.path.realpath(tmp_path)
+
+        def count_held() -> int:
+            held = 0
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    target = os.readlink(f"/proc/self/fd/{fd}")
+                except FileNotFoundError:
+                    continue
+                name = os.path.basename(target)
+                if target.startswith(folder) and (
+                    name.startswith("app.log.1") or name.endswith(".z")
+                ):
+                    held += 1
+            return held
+
+        assert count_held() == 2  # the parent's compressor: source and scratch copy
+        pid = fork_child(count_held)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        release.set()
+        handler.close()
+    assert (tmp_path / "app.log.1.gz").exists()
+
+
+STOPS = 4
+STOP_SECONDS = 3.0  # longer than check_interval + 1 s, and than a compression takes
+
+
+@pytest.mark.slow
+def test_a_writer_frozen_between_check_and_write_loses_nothing(tmp_path: Path) -> None:
+    """A writer stops itself with a real SIGSTOP right after its check, before its write,
+    four times; each time another process rolls its file over and would compress and delete
+    it long before the SIGCONT. Every record of both is read back, compressed files included.
+    """
+    path = str(tmp_path / "app.log")
+    done = tmp_path / "done"
+    options: dict[str, object] = {
+        "maxBytes": 20_000,
+        "backupCount": 10_000,
+        "compress": "gzip",
+        "check_interval": 0.2,
+    }
+
+    def frozen() -> int:
+        handler = lockrotate.RotatingFileHandler(path, **options)  # type: ignore[arg-type]
+        logger = logger_for(handler, "frozen")
+        real_write = os.write
+        writes = [0]
+
+        def stop_then_write(fd: int, data: bytes) -> int:
+            """The seam's write: a record of this writer, every 40th stops it first."""
+            if bytes(data[:7]) == b"frozen ":
+                writes[0] += 1
+                if writes[0] % 40 == 0 and writes[0] <= 40 * STOPS:
+                    os.kill(os.getpid(), signal.SIGSTOP)
+            return real_write(fd, data)
+
+        System.write = staticmethod(stop_then_write)  # type: ignore[method-assign,assignment]
+        for seq in range(40 * STOPS + 40):
+            logger.info(record_text("frozen", seq))
+            time.sleep(0.005)
+        handler.close()
+        return 0
+
+    def steady() -> int:
+        handler = lockrotate.RotatingFileHandler(path, **options)  # type: ignore[arg-type]
+        logger = logger_for(handler, "steady")
+        seq = 0
+        while not done.exists():
+            logger.info(record_text("steady", seq))
+            seq += 1
+            time.sleep(0.001)
+        handler.close()
+        (tmp_path / "steady.count").write_text(str(seq))
+        return 0
+
+    steady_pid = fork_child(steady)
+    frozen_pid = fork_child(frozen)
+    stops = 0
+    while True:
+        _, status = os.waitpid(frozen_pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            break
+        stops += 1
+        time.sleep(STOP_SECONDS)
+        os.kill(frozen_pid, signal.SIGCONT)
+    assert os.waitstatus_to_exitcode(status) == 0
+    time.sleep(2.0)  # the steady writer's compressor gets to the last file let go
+    done.touch()
+    _, status = os.waitpid(steady_pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert stops == STOPS
+    expected = {"frozen": 40 * STOPS + 40, "steady": int((tmp_path / "steady.count").read_text())}
+    files = log_files(str(tmp_path), "app.log")
+    assert any(f.endswith(".gz") for f in files)
+    report = verify(files, expected)
+    assert report.ok, report.examples

@@ -3,15 +3,24 @@ companion name taken by something else is refused without blocking."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import signal
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import lockrotate
+import lockrotate._files
+from conftest import fork_child
 from lockrotate._files import (
     APPEND,
+    PRIVATE,
     AppendFile,
     NotRegularFile,
     check_companion,
@@ -19,6 +28,7 @@ from lockrotate._files import (
     identity_of,
     open_companion,
     open_file,
+    unheld,
 )
 from lockrotate._permissions import Permissions
 from lockrotate._system import System
@@ -360,3 +370,179 @@ def test_another_users_companion_is_named_and_left_alone(
     finally:
         os.close(fd)
     assert os.stat(path).st_mode & 0o777 == 0o666
+
+
+# A FIFO at the log's name (issue 18, item 3) ----------------------------------------------
+
+
+def finishes_in_child(body: Callable[[], int | None], seconds: float = 10.0) -> int | None:
+    """Run *body* in a forked child; its exit code, or None if it was still running after
+    *seconds* (then it is killed)."""
+    pid = fork_child(body)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+
+def errors_reported(handler: logging.Handler) -> list[BaseException | None]:
+    """Make *handler*'s handleError record what it is called with."""
+    seen: list[BaseException | None] = []
+    handler.handleError = lambda record: seen.append(sys.exc_info()[1])  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_fifo_at_the_name_never_hangs_follow(tmp_path: Path) -> None:
+    """The log is replaced by a FIFO nobody reads: the next check reports it (once) and the
+    logging call returns; once a regular file is back, records go there."""
+    path = tmp_path / "app.log"
+
+    def body() -> int:
+        handler = lockrotate.RotatingFileHandler(
+            path, maxBytes=1000, backupCount=2, check_interval=0, lock_timeout=1
+        )
+        seen = errors_reported(handler)
+        log = logging.makeLogRecord({"msg": "record"})
+        handler.emit(log)
+        os.remove(path)
+        os.mkfifo(path)
+        handler.emit(log)
+        handler.emit(log)
+        os.remove(path)
+        handler.emit(log)
+        handler.close()
+        ok = len(seen) == 1 and isinstance(seen[0], OSError)
+        return 0 if ok and path.read_bytes() == b"record\n" else 1
+
+    assert finishes_in_child(body) == 0
+
+
+def test_a_fifo_planted_during_a_rollover_never_hangs_it(tmp_path: Path) -> None:
+    """The rollover's create of the new base file finds a FIFO there: reported, no hang."""
+    path = tmp_path / "app.log"
+
+    def plant(source: str, dest: str) -> None:
+        os.rename(source, dest)
+        os.mkfifo(source)
+
+    def body() -> int:
+        handler = lockrotate.RotatingFileHandler(path, maxBytes=10, backupCount=2, lock_timeout=1)
+        handler.rotator = plant
+        seen = errors_reported(handler)
+        handler.emit(logging.makeLogRecord({"msg": "first record"}))
+        handler.emit(logging.makeLogRecord({"msg": "second record"}))
+        handler.close()
+        return 0 if seen else 1
+
+    assert finishes_in_child(body) == 0
+
+
+def test_a_fifo_with_a_reader_is_still_written(tmp_path: Path) -> None:
+    """No reader: the open fails with ENXIO at once. With one: written blocking, as the
+    stdlib writes a pipe."""
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+
+    def no_reader() -> int:
+        try:
+            AppendFile(fifo)
+        except OSError as refused:
+            return 0 if refused.errno == errno.ENXIO else 1
+        return 2
+
+    assert finishes_in_child(no_reader) == 0
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        file = AppendFile(fifo)
+        assert os.get_blocking(file.fd)
+        file.write(b"through\n")
+        file.close()
+        assert os.read(reader, 100) == b"through\n"
+    finally:
+        os.close(reader)
+
+
+# A torn write in another encoding (issue 18, item 8) --------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-8"])
+def test_a_torn_write_is_repaired_in_the_log_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    """The disk fills in the middle of a record of a UTF-16 log: every later record still
+    decodes (a bare b"\\n" would shift every later byte by one)."""
+    path = tmp_path / "app.log"
+    handler = lockrotate.RotatingFileHandler(path, encoding=encoding)
+    seen = errors_reported(handler)
+    handler.emit(logging.makeLogRecord({"msg": "before"}))
+    real_write = os.write
+    calls: list[int] = []
+
+    def a_piece_then_full(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:5]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(System, "write", staticmethod(a_piece_then_full))  # the seam's write
+    handler.emit(logging.makeLogRecord({"msg": "torn record"}))
+    monkeypatch.setattr(System, "write", staticmethod(real_write))
+    handler.emit(logging.makeLogRecord({"msg": "after"}))
+    handler.close()
+    assert len(seen) == 1
+    lines = path.read_bytes().decode(encoding).split("\n")
+    assert lines[0] == "before" and lines[-2:] == ["after", ""]
+    assert len(lines) == 4 and "torn record".startswith(lines[1].rstrip("\x00"))
+
+
+# The shared hold of a writer (issue 18, the frozen writer) ---------------------------------
+
+
+@pytest.mark.parametrize("race", ["being removed", "removed"])
+def test_a_file_removed_under_a_writer_opening_it_is_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, race: str
+) -> None:
+    """The writer opened the base path just before a rollover renamed it, and a remover got
+    to the rotated file before the writer's flock: it opens the base path again."""
+    path = tmp_path / "app.log"
+    rotated = tmp_path / "app.log.1"
+    rotated.write_bytes(b"old\n")
+    real_open = lockrotate._files.open_file
+    opened: list[str] = []
+    remover: list[int | None] = []
+
+    def racing(name: str, flags: int, permissions: Permissions, *rest: Any) -> int:
+        opened.append(name)
+        if len(opened) > 1:
+            return real_open(name, flags, permissions, *rest)
+        fd = real_open(str(rotated), flags, permissions, *rest)
+        remover.append(unheld(str(rotated)))
+        if race == "removed":
+            os.unlink(rotated)
+            PRIVATE.close(remover.pop())
+        return fd
+
+    monkeypatch.setattr(lockrotate._files, "open_file", racing)
+    file = AppendFile(str(path))
+    try:
+        assert len(opened) == 2 and file.identity == identity_of(str(path))
+    finally:
+        file.close()
+        for fd in remover:
+            assert fd is not None
+            PRIVATE.close(fd)
+
+
+def test_a_held_file_is_not_unheld_until_its_writer_lets_go(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.log")
+    writer = AppendFile(path)
+    assert unheld(path) is None
+    writer.close()
+    fd = unheld(path)
+    assert fd is not None
+    PRIVATE.close(fd)

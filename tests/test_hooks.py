@@ -12,6 +12,7 @@ import pickle
 import pwd
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -239,7 +240,10 @@ def test_processes_with_and_without_compression_shift_every_copy(tmp_path: Path)
     packing = lockrotate.RotatingFileHandler(
         base, maxBytes=30, backupCount=6, compress="gzip", check_interval=0
     )
-    plain = lockrotate.RotatingFileHandler(base, maxBytes=30, backupCount=6, check_interval=0)
+    # delay: opened at its first record, so it holds no file that packing compresses first.
+    plain = lockrotate.RotatingFileHandler(
+        base, maxBytes=30, backupCount=6, check_interval=0, delay=True
+    )
     emit(packing, "record 00", "record 01", "record 02", "record 03")  # one rollover
     deadline = time.monotonic() + 30
     while not os.path.exists(base + ".1.gz") and time.monotonic() < deadline:
@@ -363,3 +367,84 @@ def test_a_child_forked_in_c_during_a_parents_rollover_rolls_over(tmp_path: Path
     files = log_files(str(tmp_path), "app.log")
     assert verify(files, {"parent": 1, "child": records}).ok
     assert max(os.path.getsize(f) for f in files) <= 3000 + 200
+
+
+# Rotated names made by the user's hooks (issue 18, item 4) ---------------------------------
+
+
+class Renamed(lockrotate.RotatingFileHandler):
+    """A subclass that names its backups itself, as the stdlib lets it."""
+
+    def rotation_filename(self, default_name: str) -> str:
+        return default_name + ".old"
+
+
+class TimedRenamed(lockrotate.TimedRotatingFileHandler):
+    def rotation_filename(self, default_name: str) -> str:
+        return default_name + ".old"
+
+
+def reported(handler: logging.Handler) -> list[str]:
+    seen: list[str] = []
+    handler.handleError = lambda record: seen.append(repr(sys.exc_info()[1]))  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_subclass_naming_its_backups_keeps_rotating(tmp_path: Path) -> None:
+    """As in the stdlib: every rollover shifts the chain, the oldest goes, nothing grows."""
+    base = str(tmp_path / "app.log")
+    handler = Renamed(base, maxBytes=30, backupCount=2)
+    errors = reported(handler)
+    emit(handler, *(f"record {n:02d}" for n in range(12)))
+    handler.close()
+    assert errors == []
+    assert sorted(os.listdir(tmp_path)) == [
+        ".app.log.lock",
+        "app.log",
+        "app.log.1.old",
+        "app.log.2.old",
+    ]
+    kept = lines(base + ".2.old") + lines(base + ".1.old") + lines(base)
+    assert kept == [f"record {n:02d}" for n in range(12)][-len(kept) :]
+    assert all(os.path.getsize(base + suffix) <= 30 for suffix in ("", ".1.old", ".2.old"))
+
+
+def test_a_timed_subclass_naming_its_files_keeps_its_count(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000.0)
+    base = str(tmp_path / "app.log")
+    handler = TimedRenamed(base, when="S", backupCount=2, clock=clock)
+    errors = reported(handler)
+    for n in range(6):
+        emit(handler, f"record {n}")
+        clock.now += 1.0
+    handler.close()
+    assert errors == []
+    rotated = [name for name in os.listdir(tmp_path) if name.endswith(".old")]
+    assert len(rotated) == 2
+
+
+@pytest.mark.parametrize(
+    "cls", [lockrotate.RotatingFileHandler, lockrotate.TimedRotatingFileHandler]
+)
+def test_a_namer_into_another_folder_fails_clearly_at_the_first_rollover(
+    tmp_path: Path, cls: type[logging.Handler]
+) -> None:
+    """lockrotate finds rotated files only in the log's folder: a namer that files them in
+    ``old/`` is refused at the first rollover, with a message that says so, before anything
+    moves (not one rotation and then a collision at every later one)."""
+    (tmp_path / "old").mkdir()
+    base = str(tmp_path / "app.log")
+    clock = FakeClock(1_700_000_000.0)
+    if cls is lockrotate.RotatingFileHandler:
+        handler = cls(base, maxBytes=30, backupCount=3)
+    else:
+        handler = cls(base, when="S", backupCount=3, clock=clock)
+    handler.namer = lambda name: os.path.join(os.path.dirname(name), "old", os.path.basename(name))  # type: ignore[attr-defined]
+    errors = reported(handler)
+    for n in range(8):
+        emit(handler, f"record {n:02d}")
+        clock.now += 1.0
+    handler.close()
+    assert len(errors) == 1 and "outside the log's folder" in errors[0], errors
+    assert os.listdir(tmp_path / "old") == []
+    assert len(lines(base)) == 8

@@ -542,3 +542,98 @@ def test_bad_usage_exits_2(args: list[str]) -> None:
 
 def test_a_folder_is_not_a_log(log: str) -> None:
     assert cli(os.path.dirname(log)).returncode == 2
+
+
+# Text other users control (issue 18, item 6) -----------------------------------------------
+
+HOSTILE_NAMES = [
+    "app.log.\x1b[2J\x1b]0;owned\x07",
+    "app.log.x\nlockrotate status app.log: OK",
+    "app.log.\u202egnp.exe",
+    "app.log.[bold red]x",
+]
+
+
+def assert_harmless(out: str) -> None:
+    """No sequence of the names reaches the terminal, and no line is forged."""
+    assert "\x1b[2J" not in out and "\x1b]0;" not in out and "\x07" not in out
+    assert "\u202e" not in out
+    lines = out.splitlines()
+    assert not any(line.startswith("lockrotate status") for line in lines[1:]), lines
+
+
+def test_hostile_file_names_are_escaped_in_plain_text(log: str) -> None:
+    folder = os.path.dirname(log)
+    write(log, "")
+    for name in HOSTILE_NAMES:
+        write(os.path.join(folder, name), "?")
+    report = status.inspect(status.Options(log, stuck_after=0.1))
+    out = status.plain_text(report)
+    assert_harmless(out)
+    assert "app.log.\\x1b[2J\\x1b]0;owned\\x07" in out
+    assert "app.log.x\\nlockrotate status" in out
+    assert "app.log.[bold red]x" in out
+
+
+def test_hostile_names_and_a_holders_argv_in_rich_mode(
+    log: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A holder whose argv holds rich markup (``[/]``) and escape sequences: status reports
+    the stuck lock instead of raising MarkupError, and shows the text as text."""
+    folder = os.path.dirname(log)
+    write(log, "")
+    for name in HOSTILE_NAMES:
+        write(os.path.join(folder, name), "?")
+    # A short command line, so that the hostile arguments are within what status shows.
+    script = os.path.join(os.path.dirname(folder), "h.py")
+    write(script, HOLD.replace("sys.argv[1]", "sys.argv[3]").replace("sys.argv[2]", "'60'"))
+    lock = os.path.join(folder, ".app.log.lock")
+    holder = Child(f"exec(open({script!r}).read())", "[/]", "\x1b]0;owned\x07", lock)
+    try:
+        assert holder.ready() == "locked\n"
+        report = status.inspect(status.Options(log, stuck_after=0.2))
+        monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+        monkeypatch.setenv("COLUMNS", "1000")  # no wrapping inside the words looked for
+        status.show(report, plain=False)
+    finally:
+        holder.stop()
+    out = capsys.readouterr().out
+    assert "stuck lock" in out and "'[/]'" in out and "[bold red]x" in out
+    assert "\x1b]0;" not in out and "\x07" not in out and "\u202e" not in out
+
+
+def test_json_names_that_are_not_utf8_are_valid_unicode(log: str) -> None:
+    """A strict JSON consumer (any but Python's) rejects lone surrogates: a byte that is not
+    UTF-8 comes out as the text ``\\xNN``."""
+    write(log, "")
+    folder = os.fsencode(os.path.dirname(log))
+    for name in (b"app.log.\xff\xfe", b"app.log.3\x80"):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(b"?")
+    done = cli(log, "--json")
+    assert "\\ud" not in done.stdout.lower()
+    document = json.loads(done.stdout)
+    names = sorted(row["name"] for row in document["outside_scheme"])
+    assert names == ["app.log.3\\x80", "app.log.\\xff\\xfe"]
+    json.dumps(document, ensure_ascii=False).encode("utf-8")  # strict: no surrogates
+
+
+def test_a_rotated_file_still_held_by_a_writer_names_it(log: str) -> None:
+    """A writer that has not noticed the rollover holds its file: status says who, and the
+    file waits for it (issue 18, the frozen writer)."""
+    idle = lockrotate.RotatingFileHandler(log, maxBytes=10, backupCount=3, check_interval=3600)
+    roller = lockrotate.RotatingFileHandler(log, maxBytes=10, backupCount=3, compress="gzip")
+    try:
+        roller.emit(logging.makeLogRecord({"msg": "first record"}))
+        roller.emit(logging.makeLogRecord({"msg": "second record"}))
+        _, document = doc(log)
+        row = next(row for row in document["files"] if row["name"] == "app.log.1")
+        assert [p["pid"] for p in row["held_by"]] == [os.getpid()]
+        assert "held_by_writer" in kinds(document, "notes")
+        text = status.plain_text(status.inspect(status.Options(log)))
+        assert f"held by pid {os.getpid()}" in text
+    finally:
+        idle.close()
+        roller.close()
+    _, document = doc(log)
+    assert all("held_by" not in row for row in document["files"])

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._compress import EXTENSIONS
-from ._files import Identity, lexists
+from ._files import PRIVATE, Identity, lexists, unheld
 from ._naming import (
     NumberedScheme,
     Slot,
@@ -368,12 +368,18 @@ def expired(
 
 class Trash:
     """Files taken out of the log's names under the lock, unlinked once it is released; and
-    work that needs no lock (:meth:`later`), done then too."""
+    work that needs no lock (:meth:`later`), done then too.
+
+    Retention, repair and compression *retire* a file: only after taking an exclusive
+    ``flock`` on it, which fails while a writer still holds it (every writer holds its file
+    shared, see :class:`lockrotate._files.AppendFile`); such a file stays where it is, for
+    a later try. The lock is kept until the unlink.
+    """
 
     def __init__(self, base_path: str, system: System = REAL) -> None:
         self.base_path = base_path
         self.system = system
-        self._paths: list[str] = []
+        self._items: list[tuple[str, int | None]] = []
         self._work: list[Callable[[], None]] = []
         self._mutex = system.mutex()
 
@@ -383,9 +389,43 @@ class Trash:
         self.system.rename(path, scratch)
         self.add(scratch)
 
-    def add(self, path: str) -> None:
+    def retire(self, path: str, held: int | None = None) -> bool:
+        """With the lock held: discard *path* unless a writer holds it (then False). *held*:
+        a descriptor of it the caller holds exclusively, which the trash then owns."""
+        system = self.system
+        fd = held
+        if fd is None and not stat.S_ISLNK(system.lstat(path).st_mode):
+            fd = unheld(path, system)
+            if fd is None:
+                return False
+        try:
+            scratch = scratch_path(self.base_path, system)
+            system.rename(path, scratch)
+        except BaseException:
+            if held is None and fd is not None:
+                PRIVATE.close(fd, system)
+            raise
+        self.add(scratch, fd)
+        return True
+
+    def retire_now(self, path: str) -> None:
+        """Without the lock, for a dated name (never made again): unlink *path* unless a
+        writer holds it; a racing process's removal is harmless."""
+        try:
+            fd = unheld(path, self.system)
+        except FileNotFoundError:
+            return
+        if fd is None:
+            return
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                self.system.unlink(path)
+        finally:
+            PRIVATE.close(fd, self.system)
+
+    def add(self, path: str, fd: int | None = None) -> None:
         with self._mutex:
-            self._paths.append(path)
+            self._items.append((path, fd))
 
     def later(self, work: Callable[[], None]) -> None:
         """With the lock held: *work* runs once the lock is released (:meth:`empty`)."""
@@ -393,21 +433,26 @@ class Trash:
             self._work.append(work)
 
     def empty(self) -> None:
-        if not self._paths and not self._work:
+        if not self._items and not self._work:
             return  # (strict mode empties it after every record)
         with self._mutex:
             work, self._work = self._work, []
         for job in work:
             job()
         with self._mutex:
-            paths, self._paths = self._paths, []
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                self.system.unlink(path)
+            items, self._items = self._items, []
+        for path, fd in items:
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    self.system.unlink(path)
+            finally:
+                if fd is not None:
+                    PRIVATE.close(fd, self.system)
 
     def after_fork(self) -> None:
+        """The parent's descriptors are closed already (PRIVATE)."""
         self._mutex = self.system.mutex()
-        self._paths = []
+        self._items = []
         self._work = []
 
 
@@ -461,7 +506,7 @@ def tidy(
     for moved, info in enumerate(leaving):
         if moved >= BATCH:
             if inventory.by_write_time:
-                trash.add(info.path)
+                trash.later(functools.partial(trash.retire_now, info.path))
             continue
         if not still(info, system):
             if rescan is None:
@@ -469,7 +514,7 @@ def tidy(
             tidy(rescan(), retention, trash, submit, rotated, now, system)
             return
         with contextlib.suppress(FileNotFoundError):
-            trash.discard(info.path)
+            trash.retire(info.path)
     if submit is None:
         return
     gone = {id(entry) for entry in doomed}
@@ -674,11 +719,14 @@ class Archive:
         return None if entry is None or entry.plain is None else entry.plain.path
 
     def put_in_place_locked(
-        self, identity: Identity, temp: str, nbytes: int, seen: str | None = None
+        self, identity: Identity, temp: str, nbytes: int, seen: str | None = None,
+        source: int | None = None,
     ) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes, unless
-        the plain file grew meanwhile or the compressed name is taken. *seen*: where the file
-        was found before the lock was taken; only checked with it held."""
+        the plain file grew meanwhile, the compressed name is taken, or a writer holds it.
+        *seen*: where the file was found before the lock was taken; only checked with it
+        held. *source*: the compressor's descriptor of the plain file, held exclusively; the
+        trash owns it when this returns True."""
         system = self.system
         plain = None if seen is None else FileInfo.of(seen, system)
         if plain is None or plain.identity != identity:
@@ -690,9 +738,18 @@ class Archive:
             return False
         if any(lexists(plain.path + extension, system) for extension in self.formats):
             return False  # a compressed copy exists already, or the name is taken
-        system.rename(temp, plain.path + self.extension)
-        with contextlib.suppress(FileNotFoundError):
-            self.trash.discard(plain.path)  # a dated log's repair after the lock, racing
+        held = source if source is not None else unheld(plain.path, system)
+        if held is None:
+            return False
+        try:
+            system.rename(temp, plain.path + self.extension)
+            self.trash.retire(plain.path, held)
+        except FileNotFoundError:
+            pass  # a dated log's repair after the lock, racing: the trash owns nothing
+        except BaseException:
+            if source is None:
+                PRIVATE.close(held, system)
+            raise
         return True
 
     def after_fork(self) -> None:

@@ -80,7 +80,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
 
     @maxBytes.setter
     def maxBytes(self, value: int) -> None:
-        self._policy.max_bytes = count_arg("maxBytes", value)
+        self._policy.max_bytes = count_arg("maxBytes", value, whole_floats=True)
 
     @property
     def backupCount(self) -> int:

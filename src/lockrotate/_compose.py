@@ -154,4 +154,5 @@ def compose(
         settings.strict,
         settings.check_interval,
     )
+    core.line_end = "\n".encode(settings.codec)
     return core, policy

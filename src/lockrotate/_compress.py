@@ -1,13 +1,17 @@
 """Compressing rotated files in the background, never while a writer may still append.
 
-A process that has not yet noticed a rollover can still append a record to the file that was
-just renamed. Every writer re-checks the base path at least every ``check_interval`` seconds,
-so once a rotated file has not been written for longer than that (plus a margin) nobody
-holds it for writing any more: only then is it compressed. The compressed copy is written
-under a temporary name and put in place by the handler with the lock held, after checking
-that the source did not grow meanwhile; the source is removed last. A process killed at any
-point leaves the plain file, or the finished compressed file, never a truncated one under the
-final name; a later rollover finishes what was left.
+A process that has not yet noticed a rollover (or was stopped between its check and its
+write) can still append a record to the file that was just renamed. Every writer holds the
+file it appends to with a shared ``flock`` (:class:`lockrotate._files.AppendFile`), so the
+compressor starts only once it holds the file exclusively, however long the last writer
+takes to let go, and keeps that lock until the plain file is unlinked, so no writer can take
+the file back meanwhile. It also waits until the file has not been written for ``grace``
+(``check_interval`` + 1 s): writers that hold no lock (a filesystem without ``flock``, a
+lockrotate from before the lock) notice a rollover within ``check_interval``. The
+compressed copy is written under a temporary name and put in place by the handler with the
+rollover lock held, after checking that the source did not grow; the source is removed
+last. A process killed at any point leaves the plain file, or the finished compressed file,
+never a truncated one under the final name; a later rollover finishes what was left.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 from dataclasses import dataclass
 from typing import IO, Any, Final, Literal, Protocol, get_args
 
-from ._files import READ, Identity, create_new
+from ._files import PRIVATE, Identity, create_new, unheld
 from ._naming import scratch_path
 from ._permissions import Permissions
 from ._system import REAL, Condition, System, Thread
@@ -95,14 +99,17 @@ class Host(Protocol):
     def locate(self, identity: Identity) -> str | None:
         """The name of the rotated file *identity*, while it is still plain."""
 
-    def put_in_place(self, identity: Identity, temp: str, nbytes: int) -> bool:
-        """With the lock: the compressed copy *temp* of *nbytes* replaces the plain file."""
+    def put_in_place(self, identity: Identity, temp: str, nbytes: int, source: int) -> bool:
+        """With the lock: the compressed copy *temp* of *nbytes* replaces the plain file,
+        whose exclusively held descriptor *source* it then owns."""
 
     def report(self, message: str) -> None:
         """A failure in the background, which has no record of its own."""
 
 
 _ATTEMPTS: Final = 5
+#: Seconds between two looks at a rotated file that a writer still holds.
+_HELD_POLL: Final = 0.2
 
 
 @dataclass
@@ -135,11 +142,12 @@ class Compressor:
         self._wake: Condition = system.condition()
         self._stopping = False
         self._thread: Thread | None = None
+        # Whether a give-up was reported and no compression has succeeded since: one outage.
+        self._failing = False
 
     def submit(self, identity: Identity, orphan: bool = False) -> None:
-        """Compress the file with *identity* once nobody can still be writing to it.
-
-        The process that rotated a file compresses it after ``grace`` seconds of stillness.
+        """Compress the file with *identity* once no writer holds it and it has been still
+        for ``grace`` seconds (the process that rotated it).
         A plain file left by a process that closed or died first (an *orphan*) waits three
         times as long, so that the process that rotated it, if alive, gets there first.
         """
@@ -163,11 +171,13 @@ class Compressor:
             thread.join()
 
     def after_fork(self) -> None:
-        """The parent's thread does not exist in a child: start over with no jobs."""
+        """The parent's thread does not exist in a child: start over with no jobs (its
+        descriptors are closed already: they are PRIVATE)."""
         self._jobs = {}
         self._wake = self.system.condition()
         self._stopping = False
         self._thread = None
+        self._failing = False
 
     def _run(self) -> None:
         while True:
@@ -194,8 +204,10 @@ class Compressor:
         return max(0.0, first - self.system.monotonic())
 
     def _attempt(self, identity: Identity) -> None:
-        """Compress the file with *identity* if it has been still long enough; a job that
-        keeps failing is reported and given up after a few tries (the file stays plain)."""
+        """Compress the file with *identity* unless a writer holds it (then look again
+        soon) or it is not still yet; a job that keeps failing is given up after a few tries
+        (the file stays plain), and reported once per outage: not again until a compression
+        succeeds."""
         with self._wake:
             job = self._jobs[identity]
         retry_in: float | None
@@ -204,7 +216,8 @@ class Compressor:
         except Exception as exc:
             job.failures += 1
             retry_in = None if job.failures >= _ATTEMPTS else self.grace * job.failures
-            if retry_in is None:
+            if retry_in is None and not self._failing:
+                self._failing = True
                 self.host.report(f"lockrotate gave up compressing a rotated file: {exc!r}")
         with self._wake:
             if retry_in is None:
@@ -218,7 +231,9 @@ class Compressor:
         if path is None:
             return None
         system = self.system
-        source = system.open(path, READ)
+        source = unheld(path, system)
+        if source is None:
+            return _HELD_POLL
         try:
             st = system.fstat(source)
             if (st.st_dev, st.st_ino) != identity:
@@ -229,7 +244,11 @@ class Compressor:
             temp = scratch_path(self.base_path, system)
             # Nothing for others while it is a scratch file; the source's mode once in place.
             companions = self.permissions.for_companions()
-            dest = create_new(temp, companions, st.st_mode & 0o770, os.O_WRONLY, system)
+            dest = PRIVATE.open(
+                lambda: create_new(temp, companions, st.st_mode & 0o770, os.O_WRONLY, system),
+                system,
+            )
+            assert dest is not None
             final_mode = self.permissions.mode
             try:
                 nbytes = compress_fd(self.fmt, source, dest, system)
@@ -238,18 +257,21 @@ class Compressor:
                 # and a later rollover can tell an interrupted copy from an unrelated one.
                 system.futimes(dest, (st.st_atime_ns, st.st_mtime_ns))
             except BaseException:
-                system.close(dest)
+                PRIVATE.close(dest, system)
                 system.unlink(temp)
                 raise
-            system.close(dest)
+            PRIVATE.close(dest, system)
+            try:
+                if self.host.put_in_place(identity, temp, nbytes, source):
+                    source = -1  # the host's trash owns it now
+                    self._failing = False
+                    return None
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    system.unlink(temp)
         finally:
-            system.close(source)
-        try:
-            if self.host.put_in_place(identity, temp, nbytes):
-                return None
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                system.unlink(temp)
+            if source >= 0:
+                PRIVATE.close(source, system)
         if self.host.locate(identity) is None:
             return None
         raise RuntimeError(f"{path} changed or its compressed name is taken; left plain")

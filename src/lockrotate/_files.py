@@ -7,9 +7,13 @@ not hang the application), and anything that is not a regular file is refused.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import threading
+from collections.abc import Callable
+from fcntl import LOCK_EX, LOCK_NB, LOCK_SH
 from typing import Final
 
 from ._errors import NotRegularFile
@@ -19,8 +23,16 @@ from ._system import REAL, System
 
 Identity = tuple[int, int]
 
+# Opens of the base path that found a file being removed before one is kept (each such
+# race needs a rollover and a removal between an open and its flock).
+_REOPENS: Final = 100
+#: Seconds between two looks for a FIFO's reader.
+_READER_POLL: Final = 0.01
+
 _CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
-APPEND: Final = os.O_WRONLY | os.O_APPEND | _CLOEXEC
+# Non-blocking so that a FIFO without a reader at the log's name cannot hang the open; the
+# flag is cleared once the file is open (see AppendFile).
+APPEND: Final = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | _CLOEXEC
 READ: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 READ_WRITE: Final = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
 _CREATE_NEW: Final = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
@@ -164,6 +176,17 @@ def check_companion(fd: int, mode: int, system: System = REAL) -> str | None:
     return None
 
 
+def _open_append(path: str, permissions: Permissions, reader_wait: float, system: System) -> int:
+    deadline = system.monotonic() + reader_wait
+    while True:
+        try:
+            return open_file(path, APPEND, permissions, 0o666, system)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or system.monotonic() >= deadline:
+                raise
+        system.sleep(_READER_POLL)
+
+
 class AppendFile:
     """A file opened with ``O_APPEND`` that takes whole records as bytes.
 
@@ -172,24 +195,70 @@ class AppendFile:
     buffer and nothing to flush; a short write is finished before ``write`` returns.
     ``regular`` is False for a pipe, FIFO, tty or device: such a file is written, never
     sized, dated or rotated.
+
+    The open never blocks: a FIFO with no reader raises ``ENXIO`` (reported, tried again
+    later) instead of hanging the logging call, after waiting up to *reader_wait* seconds
+    for one (the handler's first open of a FIFO it was given). A pipe that is open is then
+    written blocking, as the stdlib writes it.
+
+    A regular file is held with a shared ``flock`` for as long as it is open, taken once
+    here, so no record pays for it: compression and retention remove a rotated file only
+    after taking an exclusive lock on it (:func:`unheld`), so a writer that stopped
+    between its check and its write (SIGSTOP, a paused container) finds its file still
+    there. A file that is being removed right now, or is already gone, is not taken: the
+    base path is opened again.
+
+    *line_end* is the line terminator in the handler's encoding: after a torn write, the next
+    record starts with it (``b"\\n"`` alone would shift every later byte of a UTF-16 log).
     """
 
-    __slots__ = ("fd", "identity", "path", "regular", "system", "torn")
+    __slots__ = ("fd", "identity", "landed", "line_end", "path", "regular", "system", "torn")
 
     def __init__(
-        self, path: str, permissions: Permissions | None = None, system: System = REAL
+        self,
+        path: str,
+        permissions: Permissions | None = None,
+        system: System = REAL,
+        line_end: bytes = b"\n",
+        reader_wait: float = 0.0,
     ) -> None:
         self.path = path
         self.system = system
-        self.fd = open_file(path, APPEND, permissions or Permissions(), 0o666, system)
-        try:
-            st = system.fstat(self.fd)
-        except BaseException:
+        self.line_end = line_end
+        self.torn = False
+        #: How many bytes of the torn record landed.
+        self.landed = 0
+        for _ in range(_REOPENS):
+            self.fd = _open_append(path, permissions or Permissions(), reader_wait, system)
+            try:
+                st = self._settle()
+            except BaseException:
+                system.close(self.fd)
+                raise
+            if st is not None:
+                break
             system.close(self.fd)
-            raise
+        else:
+            raise OSError(errno.EAGAIN, "the log file kept being removed while opened", path)
         self.identity: Identity = (st.st_dev, st.st_ino)
         self.regular = stat.S_ISREG(st.st_mode)
-        self.torn = False
+
+    def _settle(self) -> os.stat_result | None:
+        """Blocking writes from now on; a regular file held shared. None if the file opened
+        is being removed or is gone (a rename raced the open): open the path again."""
+        fd, system = self.fd, self.system
+        st = system.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            system.set_blocking(fd, True)  # (O_NONBLOCK does nothing to a regular file)
+            return st
+        try:
+            system.flock(fd, LOCK_SH | LOCK_NB)
+        except BlockingIOError:
+            return None
+        except OSError:
+            return st  # no flock here (NFS on a write-only descriptor): the still-time rule
+        # Locked after its remover let go: the file may be unlinked by now.
+        return st if system.fstat(fd).st_nlink > 0 else None
 
     def write(self, data: bytes) -> None:
         """Write *data* whole, finishing a short write."""
@@ -207,12 +276,16 @@ class AppendFile:
                 written += self.system.write(self.fd, data[written:])
         except OSError:
             self.torn = True
+            self.landed = written
             raise
 
     def _write_after_tear(self, data: bytes) -> None:
         """The rest of an earlier record was refused (disk full, file size limit): the piece
-        that landed has no line end, so this record starts with one and stays whole."""
-        data = b"\n" + data
+        that landed has no line end, so this record starts with one and stays whole. In a
+        wide encoding (UTF-16, UTF-32) the piece is first completed to a whole code unit
+        with zero bytes, or every later character would straddle two."""
+        width = len(self.line_end)
+        data = bytes(-self.landed % width) + self.line_end + data
         self.finish(data, 0)
         self.torn = False
 
@@ -235,3 +308,75 @@ class AppendFile:
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
             self.system.close(fd)
+
+
+class Private:
+    """Descriptors a process must not pass to a child: the compressor's source and scratch
+    file, the removed files waiting for their unlink. ``O_CLOEXEC`` does not close them at
+    ``fork()``, and a child (a gunicorn or Celery worker) would keep a deleted file's space
+    allocated for its whole life. A child closes them at once: an at-fork hook waits for any
+    open or close in progress, so no descriptor is ever unknown to it. (A fork that skips
+    Python's hooks, from C, is not covered.) A simulated system's descriptors are not
+    real ones: they are tracked with the system that made them."""
+
+    def __init__(self) -> None:
+        self._fds: dict[int, System] = {}
+        self._mutex = threading.Lock()
+        os.register_at_fork(
+            before=self._before_fork,
+            after_in_parent=self._after_fork_in_parent,
+            after_in_child=self._after_fork_in_child,
+        )
+
+    def open(self, opener: Callable[[], int | None], system: System = REAL) -> int | None:
+        """The descriptor *opener* returns (None: none), known from the moment it exists."""
+        with self._mutex:
+            fd = opener()
+            if fd is not None:
+                self._fds[fd] = system
+            return fd
+
+    def close(self, fd: int, system: System = REAL) -> None:
+        with self._mutex:
+            self._fds.pop(fd, None)
+            system.close(fd)
+
+    def _before_fork(self) -> None:
+        self._mutex.acquire()
+
+    def _after_fork_in_parent(self) -> None:
+        self._mutex.release()
+
+    def _after_fork_in_child(self) -> None:
+        """The parent's mutex stays held here (taken before the fork): a new one."""
+        fds, self._fds = self._fds, {}
+        for fd, system in fds.items():
+            with contextlib.suppress(OSError):
+                system.close(fd)
+        self._mutex = threading.Lock()
+
+
+PRIVATE: Final = Private()
+
+
+def unheld(path: str, system: System = REAL) -> int | None:
+    """A private descriptor of the regular file *path* with an exclusive ``flock`` on it, or
+    None while a writer holds it (see :class:`AppendFile`). The caller removes the file, then
+    closes the descriptor (``PRIVATE.close``): a writer that locks it meanwhile finds it
+    removed, and opens the base path again."""
+
+    def lock() -> int | None:
+        fd = system.open(path, READ)
+        try:
+            system.flock(fd, LOCK_EX | LOCK_NB)
+        except BlockingIOError:
+            system.close(fd)
+            return None
+        except OSError:
+            pass  # no flock on this filesystem: the callers' still-time rule is all there is
+        except BaseException:
+            system.close(fd)
+            raise
+        return fd
+
+    return PRIVATE.open(lock, system)

@@ -211,3 +211,25 @@ class TimedScheme:
         if instant is None:
             return None
         return (instant, counter), (label, counter)
+
+
+class RotatedNameError(ValueError):
+    """The user's naming hook makes a rotated name lockrotate could not find again."""
+
+
+def check_rotated_name(base_path: str, dest: str, parse: Callable[[str], object]) -> None:
+    """Refuse, before anything is renamed, a rotated name that the inventory would not find
+    again (in another folder, or not what the hook makes of the scheme's names): every later
+    rollover would collide with it and the log would grow without bound."""
+    folder = os.path.dirname(base_path)
+    if os.path.dirname(os.path.abspath(dest)) != folder:
+        where = f"outside the log's folder {folder!r}"
+    elif parse(os.path.basename(dest)) is None:
+        where = "not what the hook makes of this log's rotated names"
+    else:
+        return
+    raise RotatedNameError(
+        f"lockrotate cannot rotate {base_path!r}: namer/rotation_filename made {dest!r}, "
+        f"{where}; lockrotate finds rotated files only in the log's own folder, so rotated "
+        "names must stay there (the log is not rotated until the hook is changed)"
+    )

@@ -9,6 +9,7 @@ away", the naming scheme the archive reads); only the time policy also has a *da
 
 from __future__ import annotations
 
+import logging.handlers
 import os
 from collections.abc import Callable
 from typing import Final, Protocol
@@ -16,7 +17,14 @@ from typing import Final, Protocol
 from ._archive import Inventory, Scheme
 from ._files import AppendFile, lexists, never_overwrite
 from ._ledger import PeriodLedger
-from ._naming import Namer, NumberedScheme, TimedScheme, numbered_name, timed_name
+from ._naming import (
+    Namer,
+    NumberedScheme,
+    TimedScheme,
+    check_rotated_name,
+    numbered_name,
+    timed_name,
+)
 from ._outage import Outages
 from ._schedule import TimeSchedule
 from ._system import REAL, System
@@ -32,6 +40,14 @@ class Hooks(Protocol):
     def rotation_filename(self, default_name: str) -> str: ...
 
     def rotate(self, source: str, dest: str) -> None: ...
+
+
+def user_naming(hooks: Hooks) -> Namer | None:
+    """The user's naming, if any: a ``namer``, or a subclass's ``rotation_filename``."""
+    default = logging.handlers.BaseRotatingHandler.rotation_filename
+    if hooks.namer is None and getattr(type(hooks), "rotation_filename", default) is default:
+        return None
+    return hooks.rotation_filename
 
 
 def size_due(file: AppendFile, nbytes: int, max_bytes: int) -> bool:
@@ -75,7 +91,7 @@ class SizePolicy:
         return size_due(file, nbytes, self.max_bytes)
 
     def scheme(self) -> Scheme:
-        return NumberedScheme(self.base_path, self.backup_count, self.hooks.namer)
+        return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         """``size_due``, inlined: it is asked for every record."""
@@ -123,6 +139,9 @@ class SizePolicy:
         name = self.hooks.rotation_filename
         moved = inventory.moves  # a name moved from is empty: no need to look at it again
         target = name(numbered_name(self.base_path, run + 1))
+        check_rotated_name(
+            self.base_path, name(numbered_name(self.base_path, 1)), self.scheme().parse
+        )
         for index in range(run, 0, -1):
             source = name(numbered_name(self.base_path, index))
             for info in slots[index].files:
@@ -179,7 +198,7 @@ class TimePolicy:
         return self.due(file, nbytes)
 
     def scheme(self) -> Scheme:
-        return TimedScheme(self.base_path, self.schedule, self.hooks.namer)
+        return TimedScheme(self.base_path, self.schedule, user_naming(self.hooks))
 
     def _enter(self, period: int) -> None:
         self.period = period
@@ -256,6 +275,7 @@ class TimePolicy:
         )
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
+            check_rotated_name(self.base_path, dest, self.scheme().parse)
             if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
                 self.hooks.rotate(self.base_path, dest)
                 inventory.record(self.base_path, dest)

@@ -62,7 +62,7 @@ from typing import Protocol
 from ._archive import Archive, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
-from ._files import APPEND, AppendFile, companion_warning, open_file
+from ._files import AppendFile, companion_warning
 from ._fork import watch
 from ._locks import InterProcessLock
 from ._naming import Namer
@@ -171,6 +171,8 @@ class Core:
         self.hooks = hooks
         self.strict = strict
         self.check_interval = check_interval
+        #: A line end in the handler's encoding, which repairs a torn write (AppendFile).
+        self.line_end = b"\n"
         self.file: AppendFile | None = None
         self._hold = (0.0, 0, 0.0)
         self.should: ShouldRollover | None = None
@@ -402,13 +404,11 @@ class Core:
     def _write_once(self, data: bytes) -> None:
         """After ``close()``: append the record through a descriptor of its own, as the stdlib
         reopens its file; nothing is kept open, nothing rolls over, no lock is taken."""
-        system = self.system
-        fd = open_file(self.base_path, APPEND, self.permissions, 0o666, system)
+        file = AppendFile(self.base_path, self.permissions, self.system, self.line_end)
         try:
-            while data:
-                data = data[system.write(fd, data) :]
+            file.write(data)
         finally:
-            system.close(fd)
+            file.close()
 
     def _attempt(self, kind: str, action: Callable[[], AppendFile]) -> AppendFile | None:
         """Run *action*; a failure is reported once per outage and None returned."""
@@ -423,7 +423,8 @@ class Core:
     # The rollover --------------------------------------------------------------------------
 
     def ensure_open(self) -> AppendFile:
-        return self.file if self.file is not None else self._open(locked=False)
+        """The file; its first open waits up to ``lock_timeout`` for a FIFO's reader."""
+        return self.file if self.file is not None else self._open(False, self.lock.timeout)
 
     def follow(self) -> AppendFile:
         """Without the lock: if the base path no longer names our file, switch to what is there.
@@ -478,7 +479,7 @@ class Core:
             raise LockUnusable(errno.ESTALE, "the lock file was replaced", self.lock.path)
         archive = self.archive
         self.roller.rotate_locked(file, archive.inventory_locked(survey), archive.trash.discard)
-        fresh = AppendFile(self.base_path, self.permissions, self.system)
+        fresh = AppendFile(self.base_path, self.permissions, self.system, self.line_end)
         file.close()
         self.file = fresh
         self.stats.rollovers += 1
@@ -496,8 +497,10 @@ class Core:
                     self.compressor.submit(identity, orphan)
         return fresh
 
-    def _open(self, locked: bool) -> AppendFile:
-        fresh = AppendFile(self.base_path, self.permissions, self.system)
+    def _open(self, locked: bool, reader_wait: float = 0.0) -> AppendFile:
+        fresh = AppendFile(
+            self.base_path, self.permissions, self.system, self.line_end, reader_wait
+        )
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1
@@ -580,13 +583,16 @@ class Core:
     def locate(self, identity: tuple[int, int]) -> str | None:
         return self.archive.locate(identity)
 
-    def put_in_place(self, identity: tuple[int, int], temp: str, nbytes: int) -> bool:
+    def put_in_place(
+        self, identity: tuple[int, int], temp: str, nbytes: int, source: int | None = None
+    ) -> bool:
         """With the lock: the compressed copy takes its name, then the plain file goes (found
-        before the lock is taken, checked with it held)."""
+        before the lock is taken, checked with it held; *source*: the compressor's exclusive
+        descriptor of it, which the trash then owns)."""
         seen = self.archive.locate(identity)
         try:
             with self.held():
-                return self.archive.put_in_place_locked(identity, temp, nbytes, seen)
+                return self.archive.put_in_place_locked(identity, temp, nbytes, seen, source)
         finally:
             self.archive.trash.empty()
 

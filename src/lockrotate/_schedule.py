@@ -221,7 +221,7 @@ class TimeSchedule:
 
 
 def make_schedule(
-    when: str, interval: int, utc: bool, at_time: datetime.time | None
+    when: str, interval: object, utc: bool, at_time: datetime.time | None
 ) -> TimeSchedule:
     """Validate the stdlib's ``when``/``interval``/``atTime`` and build their schedule."""
     if not isinstance(when, str):
@@ -248,9 +248,8 @@ def make_schedule(
         raise ValueError(f"when must be one of S, M, H, D, midnight or W0-W6, not {when!r}")
     if length > _LONGEST:
         raise ValueError(f"interval={interval} is too long: a period may last up to 100 years")
-    if at_time is not None:
-        if key != "MIDNIGHT" and not key.startswith("W"):
-            raise ValueError(f"atTime applies only to when='midnight' or 'W0'-'W6', not {when!r}")
+    # As the stdlib, atTime is ignored unless the rollover is at midnight or weekly.
+    if at_time is not None and (key == "MIDNIGHT" or key.startswith("W")):
         if not isinstance(at_time, datetime.time):
             raise TypeError(f"atTime must be a datetime.time, not {at_time!r}")
         phase += at_time.hour * 3600 + at_time.minute * 60 + at_time.second

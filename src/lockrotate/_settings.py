@@ -53,7 +53,20 @@ class Options(TypedDict, total=False):
     clock: Callable[[], float]
 
 
-def count_arg(name: str, value: object) -> int:
+def whole_arg(name: str, value: object) -> object:
+    """An integral float (``1e7`` from a configuration file) as its int, as the stdlib takes
+    it for ``maxBytes`` and ``interval``; a fraction is refused; anything else is returned
+    as it is, for the caller's own check."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{name} must be a whole number, not {value!r}")
+        return int(value)
+    return value
+
+
+def count_arg(name: str, value: object, whole_floats: bool = False) -> int:
+    if whole_floats:
+        value = whole_arg(name, value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {value!r}")
     if value < 0:

@@ -113,6 +113,9 @@ class System:
     def fchown(self, fd: int, uid: int, gid: int) -> None:
         os.fchown(fd, uid, gid)
 
+    def set_blocking(self, fd: int, blocking: bool) -> None:
+        os.set_blocking(fd, blocking)
+
     def fsync(self, fd: int) -> None:
         os.fsync(fd)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import Unpack
+from typing import Unpack, cast
 
 from ._archive import expired
 from ._base import SharedFileHandler
@@ -18,7 +18,7 @@ from ._compress import EXTENSIONS
 from ._naming import check_fits
 from ._policy import SizePolicy, TimePolicy
 from ._schedule import ext_match, make_schedule
-from ._settings import Options, Settings, check, count_arg, flag_arg
+from ._settings import Options, Settings, check, count_arg, flag_arg, whole_arg
 from ._system import REAL, System
 
 
@@ -55,7 +55,7 @@ class RotatingFileHandler(SharedFileHandler):
                 f"mode must be 'a', not {mode!r}: a shared log is only ever appended to, "
                 "since 'w' would wipe the records of every other process"
             )
-        max_bytes = count_arg("maxBytes", maxBytes)
+        max_bytes = count_arg("maxBytes", maxBytes, whole_floats=True)
         backup_count = count_arg("backupCount", backupCount)
         settings = check(filename, encoding, errors, **options)
         check_fits(settings.base_path, f".{backup_count}{_extension(settings)}")
@@ -91,15 +91,17 @@ class TimedRotatingFileHandler(SharedFileHandler):
         system: System | None = None,
         **options: Unpack[Options],
     ) -> None:
-        schedule = make_schedule(when, interval, flag_arg("utc", utc), atTime)
+        periods = whole_arg("interval", interval)
+        schedule = make_schedule(when, periods, flag_arg("utc", utc), atTime)
         backup_count = count_arg("backupCount", backupCount)
-        max_bytes = count_arg("maxBytes", maxBytes)
+        max_bytes = count_arg("maxBytes", maxBytes, whole_floats=True)
         settings = check(filename, encoding, errors, **options)
         # The label, with room for a counter of two digits (a second file of one period).
         check_fits(settings.base_path, f".{schedule.label(0)}.99{_extension(settings)}")
         self.when = schedule.when
         # The stdlib's value, N weeks for W0-W6 also where (before 3.13) it is not used.
-        self.interval = schedule.grid * interval if self.when.startswith("W") else schedule.length
+        weeks = cast(int, periods)  # make_schedule refused anything but an int
+        self.interval = schedule.grid * weeks if self.when.startswith("W") else schedule.length
         self.utc = schedule.utc
         self.atTime = atTime
         self.extMatch = ext_match(schedule)

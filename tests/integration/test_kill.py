@@ -2,7 +2,8 @@
 
 The victim is a forked process whose handler kills it at one step of the protocol; the
 kill is injected in the victim only, by overriding a hook or wrapping ``os.rename`` or
-``os.unlink`` there (the real System's calls look them up when called). Two survivors write before, during and after. Then: the survivors
+``os.unlink`` there (the real System looks them up at each call). Two survivors write
+before, during and after. Then: the survivors
 never stalled past the lock timeout (the kernel drops a dead holder's ``flock``), every
 record whose ``logger.info`` returned (the victim's too) is in the files exactly once,
 and the next rollovers leave the backup chain without a gap.

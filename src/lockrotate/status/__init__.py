@@ -14,6 +14,8 @@ file for writing (the lock file is only stat'ed; the period file is read once).
    time, so when the lock is held status watches it (every 20 ms) for up to ``--stuck-after``
    seconds: held by the same process at every look means stuck. A free lock costs no wait.
 4. The period file's entry says which file (device, inode) holds which period.
+5. ``/proc/locks`` also names the writers still holding a plain rotated file (each writer
+   holds its file with a shared ``flock``): compression and retention wait for them.
 
 Exit status: 0 healthy, 1 something needs a person, 2 the command could not run as asked.
 """
@@ -29,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 from .._cli import EXIT_USAGE, Parser, positive, seconds, when
 from .folder import read_base, read_period, scan_folder
-from .locks import lock_users, read_lock
+from .locks import lock_users, read_lock, read_writers
 from .report import DEFAULT_STUCK_AFTER, OVERSIZE_FACTOR, SCHEMA, Options, Report
 from .show import emit, plain_text, show
 
@@ -88,6 +90,7 @@ def inspect(options: Options, sleep: Callable[[float], None] = time.sleep) -> Re
     names = os.listdir(os.path.dirname(options.path))
     base = read_base(report, now)
     scan_folder(report, names, now)
+    read_writers(report)
     read_period(report, base)
     read_lock(report, sleep)
     return report

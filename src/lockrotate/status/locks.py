@@ -190,3 +190,34 @@ def read_lock(
             f"the lock {path} has been held by pid {pids} for at least {watched:.1f} s "
             f"(--stuck-after {options.stuck_after:g}): {commands}",
         )
+
+
+def read_writers(report: Report) -> None:
+    """Which processes still hold each plain rotated file: every writer holds the file it
+    appends to with a shared ``flock``, and compression and retention wait for them."""
+    plain = [row for row in report.files if row["state"] in ("plain", "waiting")]
+    text = _read_proc_locks() if plain else None
+    if text is None:
+        return
+    held = []
+    for row in plain:
+        try:
+            st = os.stat(row["path"])
+        except OSError:
+            continue
+        holders = [
+            line
+            for line in lock_users(text, (st.st_dev, st.st_ino))[0]
+            if line.kind == "FLOCK" and line.access == "READ"
+        ]
+        if holders:
+            row["held_by"] = [_process(line) for line in holders]
+            held.append(row)
+    if held:
+        pids = sorted({p["pid"] for row in held for p in row["held_by"]})
+        report.note(
+            "held_by_writer",
+            f"{len(held)} rotated file(s) still held by a writer that has not noticed the "
+            f"rollover (pid {', '.join(map(str, pids))}): they are compressed or removed once "
+            "it writes again or exits",
+        )

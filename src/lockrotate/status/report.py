@@ -63,29 +63,54 @@ class Report:
         return EXIT_ATTENTION if self.problems else EXIT_OK
 
     def document(self) -> dict[str, Any]:
+        """The JSON document. Every string in it is valid Unicode, so every JSON consumer
+        reads it: a byte of a file name (or of a command line) that is not UTF-8 appears as
+        the four characters ``\\xNN``, as Python's ``backslashreplace`` writes it."""
         rotated = [row for row in self.files if row["state"] not in ("scratch", "stray")]
-        return {
-            "schema": SCHEMA,
-            "path": self.options.path,
-            "checked_at": self.checked_at,
-            "healthy": not self.problems,
-            "exit_status": self.exit_code,
-            "problems": self.problems,
-            "notes": self.notes,
-            "base": self.base,
-            "files": self.files,
-            "outside_scheme": self.outside,
-            "lock": self.lock,
-            "period": self.period,
-            "totals": {
-                "rotated_files": len(rotated),
-                "rotated_bytes": sum(row["size"] for row in rotated),
-                "waiting": sum(row["state"] == "waiting" for row in rotated),
-                "stray_scratch": sum(row["state"] == "stray" for row in self.files),
-                "outside_scheme": len(self.outside),
-                "skipped_entries": self.skipped,
-            },
-        }
+        document: dict[str, Any] = _unicode(
+            {
+                "schema": SCHEMA,
+                "path": self.options.path,
+                "checked_at": self.checked_at,
+                "healthy": not self.problems,
+                "exit_status": self.exit_code,
+                "problems": self.problems,
+                "notes": self.notes,
+                "base": self.base,
+                "files": self.files,
+                "outside_scheme": self.outside,
+                "lock": self.lock,
+                "period": self.period,
+                "totals": {
+                    "rotated_files": len(rotated),
+                    "rotated_bytes": sum(row["size"] for row in rotated),
+                    "waiting": sum(row["state"] == "waiting" for row in rotated),
+                    "stray_scratch": sum(row["state"] == "stray" for row in self.files),
+                    "outside_scheme": len(self.outside),
+                    "skipped_entries": self.skipped,
+                },
+            }
+        )
+        return document
+
+
+def _unicode(value: Any) -> Any:
+    """*value* with every string made valid Unicode (see :meth:`Report.document`)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                raw = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+            return raw.decode("utf-8", "backslashreplace")
+        return value
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_unicode(item) for item in value]
+    return value
 
 
 def device_text(dev: int) -> str:

@@ -1,4 +1,10 @@
-"""Showing a report: a rich table on a terminal, plain text otherwise."""
+"""Showing a report: a rich table on a terminal, plain text otherwise.
+
+File names and a lock holder's command line are text other users control: every string
+shown passes through :func:`safe`, and rich is given :class:`rich.text.Text`, never markup,
+so a name cannot move the cursor, set the terminal's title, forge a line of the report or
+break the table.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,32 @@ import sys
 from typing import Any
 
 from .report import STATE_TEXT, Report
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def safe(text: str) -> str:
+    """*text* as printable characters on one line: control and format characters (escape
+    sequences, newlines, bidirectional overrides) as ``\\xNN``/``\\uNNNN``, and a byte of a
+    name that is not UTF-8 as ``\\xNN``."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if char.isprintable():
+            out.append(char)
+        elif char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
 
 
 def emit(text: str) -> None:
@@ -100,18 +132,21 @@ def _file_cells(row: dict[str, Any]) -> list[str]:
     state = STATE_TEXT.get(row["state"], row.get("reason", row["state"]))
     if row["state"] in ("scratch", "stray"):
         state += f" (pid {row['pid']}{'' if row['this_host'] else ', another host'})"
+    for process in row.get("held_by", []):
+        state += f", held by {_who(process)}"
     return [row["name"], f"{row['size']:,}", _when_text(row["mtime"]), state]
 
 
 def plain_text(report: Report) -> str:
-    out = [summary(report)]
-    out += [f"  problem: {p['message']}" for p in report.problems]
-    out += [f"  note: {n['message']}" for n in report.notes]
+    out = [safe(summary(report))]
+    out += [f"  problem: {safe(p['message'])}" for p in report.problems]
+    out += [f"  note: {safe(n['message'])}" for n in report.notes]
     out.append("")
-    width = max(len(label) for label, _ in detail_lines(report))
-    out += [f"{label.ljust(width)}  {text}" for label, text in detail_lines(report)]
-    rows = [_file_cells(row) for row in report.files]
-    rows += [[*_file_cells(row)[:3], "OUTSIDE THE SCHEME"] for row in report.outside]
+    details = [(label, safe(text)) for label, text in detail_lines(report)]
+    width = max(len(label) for label, _ in details)
+    out += [f"{label.ljust(width)}  {text}" for label, text in details]
+    rows = [[safe(cell) for cell in _file_cells(row)] for row in report.files]
+    rows += [[*map(safe, _file_cells(row)[:3]), "OUTSIDE THE SCHEME"] for row in report.outside]
     out.append("")
     if not rows:
         out.append("no rotated files")
@@ -140,31 +175,36 @@ def show(report: Report, plain: bool) -> None:
         try:
             from rich.console import Console
 
-            console = Console()
+            console = Console(emoji=False, highlight=False)
         except ImportError:
             console = None
     if console is None:
         emit(plain_text(report))
         return
     from rich.table import Table
+    from rich.text import Text
 
-    console.print(summary(report), style="bold red" if report.problems else "bold green")
+    def text(value: str, style: str = "") -> Text:
+        return Text(safe(value), style=style)
+
+    console.print(text(summary(report), "bold red" if report.problems else "bold green"))
     for p in report.problems:
-        console.print(f"  problem: {p['message']}", style="red", highlight=False, soft_wrap=True)
+        console.print(text(f"  problem: {p['message']}", "red"), soft_wrap=True)
     for n in report.notes:
-        console.print(f"  note: {n['message']}", style="yellow", highlight=False, soft_wrap=True)
+        console.print(text(f"  note: {n['message']}", "yellow"), soft_wrap=True)
     facts = Table(show_header=False, box=None)
     facts.add_column(style="bold")
     facts.add_column()
-    for label, text in detail_lines(report):
-        facts.add_row(label, text)
+    for label, line in detail_lines(report):
+        facts.add_row(text(label), text(line))
     console.print(facts)
     files = Table(title="rotated files", title_justify="left")
     for header, justify in (("name", "left"), ("bytes", "right"), ("modified", "left")):
         files.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     files.add_column("state")
     for row in report.files:
-        files.add_row(*_file_cells(row), style=_STYLE.get(row["state"]))
+        files.add_row(*map(text, _file_cells(row)), style=_STYLE.get(row["state"]))
     for row in report.outside:
-        files.add_row(*_file_cells(row)[:3], "OUTSIDE THE SCHEME", style="bold red")
+        cells = [*map(text, _file_cells(row)[:3]), text("OUTSIDE THE SCHEME")]
+        files.add_row(*cells, style="bold red")
     console.print(files)
