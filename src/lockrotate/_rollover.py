@@ -305,11 +305,18 @@ class Core:
             now = self._monotonic()
             if now >= self.next_check:
                 self.next_check = now + self.check_interval
-                file = self._attempt("follow", self.follow) or file
+                followed = self._attempt("follow", self.follow)
+                if followed is None:
+                    # Our file may be rotated away, and then out of the log, by the others
+                    # before the next check: the next record looks again.
+                    self.next_check = now
+                file = followed or file
             self.deferred = not self.backoff.ready()
             if self.deferred:
-                # Back on the slow path when the next try is due.
-                self.next_check = min(self.next_check, self.backoff.next_try)
+                # After our own failed rollover the trigger is not asked, so nothing tells us
+                # that the others rotated our file: until the next try, every record checks
+                # the base path (one stat), or retention may remove the file it goes to.
+                self.next_check = now
             else:
                 if due is None:
                     due = self._due(file, len(data), record, should)
