@@ -218,14 +218,22 @@ class Core:
             file = self.file
             ask = self.ask
             n = len(data)
-            if ask is None or not (due := ask(file, n, record)):  # type: ignore[arg-type]
-                written = self.system.write(file.fd, data)  # type: ignore[union-attr]
-                if written != n:
-                    self._finish(file, data, written)  # type: ignore[arg-type]
-                stats = self.stats
-                stats.records += 1
-                stats.bytes += n
-                return
+            try:
+                if ask is None or not (due := ask(file, n, record)):  # type: ignore[arg-type]
+                    written = self.system.write(file.fd, data)  # type: ignore[union-attr]
+            except OSError as exc:
+                # The file another thread just closed as it rolled over (or a child's copy
+                # of it, forked meanwhile): the slow path writes to the current one.
+                if exc.errno != errno.EBADF:
+                    raise
+            else:
+                if not due:
+                    if written != n:
+                        self._finish(file, data, written)  # type: ignore[arg-type]
+                    stats = self.stats
+                    stats.records += 1
+                    stats.bytes += n
+                    return
         self.outages.record = record
         try:
             self._slow(data, due, record)
@@ -431,7 +439,11 @@ class Core:
 
     def ensure_open(self) -> AppendFile:
         """The file; its first open waits up to ``lock_timeout`` for a FIFO's reader."""
-        return self.file if self.file is not None else self._open(False, self.lock.timeout)
+        file = self.file
+        if file is not None and file.fd >= 0:
+            return file
+        # (Closed: a child forked while another thread rolled over copied it so.)
+        return self._open(False, self.lock.timeout)
 
     def follow(self) -> AppendFile:
         """Without the lock: if the base path no longer names our file, switch to what is there.

@@ -4,7 +4,12 @@ is a violation), and the run must keep every guarantee."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
+
+import lockrotate
 
 from . import check
 from .run import FAMILIES, Run
@@ -26,3 +31,24 @@ def test_finding_1_a_writer_after_its_own_failure_follows_the_rotation(
     old file for up to ``check_interval`` while the others rotated it out of the log: the
     seeds lost 3,771 and 1,544 records on the code before the fix."""
     replay(family, seed, monkeypatch)
+
+
+def test_finding_8_a_closed_file_is_reopened_not_dropped(tmp_path: Path) -> None:
+    """Finding 8: a child forked while another thread rolls over copies the file that
+    thread has just closed (its descriptor -1), with the fast path still open to it. Its
+    next record met ``EBADF`` and was dropped (reported); now it goes to the current file.
+    The copy is made here as the fork makes it: the handler's file closed under it."""
+    reports: list[logging.LogRecord] = []
+    path = tmp_path / "app.log"
+    handler = lockrotate.RotatingFileHandler(path, maxBytes=10**6, backupCount=2)
+    handler.handleError = reports.append  # type: ignore[method-assign]
+    logger = logging.Logger("finding8")
+    logger.addHandler(handler)
+    try:
+        logger.warning("first")
+        handler._core.file.close()  # what the child's copy holds
+        logger.warning("second")
+    finally:
+        handler.close()
+    assert path.read_text() == "first\nsecond\n"
+    assert reports == []
