@@ -448,3 +448,28 @@ def test_a_namer_into_another_folder_fails_clearly_at_the_first_rollover(
     assert len(errors) == 1 and "outside the log's folder" in errors[0], errors
     assert os.listdir(tmp_path / "old") == []
     assert len(lines(base)) == 8
+
+
+class OwnNames(lockrotate.RotatingFileHandler):
+    """A user's subclass with methods named as lockrotate's callbacks once were."""
+
+    def failed(self) -> str:
+        return "the user's"
+
+    def report(self, *lines: str) -> int:
+        return len(lines)
+
+
+def test_a_subclass_may_name_its_methods_failed_and_report(tmp_path: Path) -> None:
+    """The core reports through a hooks object of its own, not methods of the handler: a
+    subclass's ``failed``/``report`` are never called, and a failure still reaches
+    ``handleError`` once."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    handler = OwnNames(str(folder / "app.log"), maxBytes=1000, backupCount=2, delay=True)
+    errors = reported(handler)
+    folder.rmdir()
+    emit(handler, "lost: no folder", "lost again")
+    handler.close()
+    assert len(errors) == 1 and "FileNotFoundError" in errors[0], errors
+    assert handler.failed() == "the user's" and handler.report("a", "b") == 2

@@ -10,7 +10,7 @@ import logging.handlers
 import os
 from typing import cast
 
-from ._compose import BySize, ByTime, compose
+from ._compose import BySize, ByTime, HandlerHooks, compose
 from ._compress import Format
 from ._files import is_folder, never_overwrite
 from ._naming import lock_path
@@ -41,7 +41,7 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
         self._settings = settings
         self._codec, self._codec_errors = settings.codec, settings.errors
         self.lock_file = lock_path(base, settings.lock_dir)
-        self._core, policy = compose(settings, rotation, self, system)
+        self._core, policy = compose(settings, rotation, HandlerHooks(self), system)
         self._policy = cast("SizePolicy | TimePolicy", policy)
         self._hand_over_hooks()
         # All refusals are behind us: only now does logging know the handler (and close it).
@@ -119,18 +119,6 @@ class SharedFileHandler(logging.handlers.BaseRotatingHandler):
             self._core.write_failed(record)
         except Exception:
             self.handleError(record)
-
-    def failed(self, record: logging.LogRecord | None) -> None:
-        """Called from an ``except`` block when an outage starts."""
-        message = f"lockrotate: logging to {self.baseFilename} failed"
-        self.handleError(record or logging.makeLogRecord({"name": "lockrotate", "msg": message}))
-
-    def report(self, message: str) -> None:
-        """A problem with no record of its own (the compressor thread, a warning)."""
-        try:
-            raise RuntimeError(message)
-        except RuntimeError:
-            self.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))
 
     def shouldRollover(self, record: logging.LogRecord | None) -> bool:
         """Whether *record* would trigger a rollover now. A subclass's override is asked once

@@ -7,6 +7,7 @@ back into the handler except through the hooks object it was given.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -15,7 +16,7 @@ from ._archive import Archive, Retention
 from ._compress import Compressor
 from ._ledger import PeriodLedger
 from ._locks import make_lock
-from ._naming import lock_path, period_path
+from ._naming import Namer, lock_path, period_path
 from ._outage import Outages
 from ._policy import SizePolicy, TimePolicy
 from ._rollover import Core, Dating, Roller, Trigger
@@ -33,6 +34,64 @@ class Hooks(CoreHooks, Protocol):
     def failed(self, record: logging.LogRecord | None) -> None:
         """Called from an ``except`` block when an outage starts (*record*: the one being
         written, if any)."""
+
+
+class Handler(Protocol):
+    """What the handler offers its hooks object: the stdlib's extension points (which a
+    user may override or assign) and ``handleError``."""
+
+    baseFilename: str
+    namer: Namer | None
+    rotator: Callable[[str, str], None] | None
+
+    def rotation_filename(self, default_name: str) -> str: ...
+
+    def rotate(self, source: str, dest: str) -> None: ...
+
+    def handleError(self, record: logging.LogRecord) -> None: ...
+
+
+class HandlerHooks:
+    """The handler's side of the core, apart from the handler: the stdlib hooks as the
+    handler has them now, and failures reported through its ``handleError``. A separate
+    object, so that no name of ours is added to the handler's own (a subclass may define
+    any method it likes)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        # An instance attribute: the class itself has no rotation_filename of its own, so
+        # that ``_policy.user_naming`` sees none (the handler's override shows in ``namer``).
+        self.rotation_filename = handler.rotation_filename
+        self.rotate = handler.rotate
+
+    @property
+    def namer(self) -> Namer | None:
+        """The handler's ``namer``, or its own ``rotation_filename`` where a subclass
+        overrides it: the user's naming, either way."""
+        handler = self._handler
+        default = logging.handlers.BaseRotatingHandler.rotation_filename
+        own = getattr(type(handler), "rotation_filename", default)
+        if handler.namer is not None or own is default:
+            return handler.namer
+        return handler.rotation_filename
+
+    @property
+    def rotator(self) -> Callable[[str, str], None] | None:
+        return self._handler.rotator
+
+    def failed(self, record: logging.LogRecord | None) -> None:
+        """Called from an ``except`` block when an outage starts."""
+        message = f"lockrotate: logging to {self._handler.baseFilename} failed"
+        self._handler.handleError(
+            record or logging.makeLogRecord({"name": "lockrotate", "msg": message})
+        )
+
+    def report(self, message: str) -> None:
+        """A problem with no record of its own (the compressor thread, a warning)."""
+        try:
+            raise RuntimeError(message)
+        except RuntimeError:
+            self._handler.handleError(logging.makeLogRecord({"name": "lockrotate", "msg": message}))
 
 
 class Policy(Trigger, Roller, Protocol):

@@ -35,7 +35,8 @@ _SEEK_END: Final = os.SEEK_END
 class Hooks(Protocol):
     """The stdlib's extension points, which the handler keeps: ``namer`` and ``rotator``."""
 
-    namer: Namer | None
+    @property
+    def namer(self) -> Namer | None: ...
 
     def rotation_filename(self, default_name: str) -> str: ...
 

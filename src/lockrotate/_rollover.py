@@ -123,8 +123,11 @@ class Dating(Protocol):
 class Hooks(Protocol):
     """The handler's stdlib hooks and its error reporting, as the core uses them."""
 
-    namer: Namer | None
-    rotator: Callable[[str, str], None] | None
+    @property
+    def namer(self) -> Namer | None: ...
+
+    @property
+    def rotator(self) -> Callable[[str, str], None] | None: ...
 
     def rotation_filename(self, default_name: str) -> str: ...
 

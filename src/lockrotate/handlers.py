@@ -13,7 +13,7 @@ from typing import Unpack, cast
 
 from ._archive import expired
 from ._base import SharedFileHandler
-from ._compose import BySize, ByTime, ledger_for
+from ._compose import BySize, ByTime, HandlerHooks, ledger_for
 from ._compress import EXTENSIONS
 from ._naming import check_fits
 from ._policy import SizePolicy, TimePolicy
@@ -109,7 +109,10 @@ class TimedRotatingFileHandler(SharedFileHandler):
             self.dayOfWeek = int(self.when[1])
         system = system or REAL
         rotation = ByTime(
-            schedule, backup_count, max_bytes, ledger_for(settings, schedule, self, system)
+            schedule,
+            backup_count,
+            max_bytes,
+            ledger_for(settings, schedule, HandlerHooks(self), system),
         )
         super().__init__(settings, rotation, encoding, delay, errors, system)
 
