@@ -280,7 +280,13 @@ class Checker:
     # After every step --------------------------------------------------------------------
     def after_step(self, turn: int) -> None:
         sim = self.sim
+        # The rollover lock, not the flocks on log files: a writer holds its file shared, and
+        # a child that keeps writing to it holds it rightly; a child forked from C keeps the
+        # retirer's private descriptor (lockrotate does not cover that fork: _files.Private).
+        lock_name = f".{self.base}.lock"
         for inode in sim.world.locked:
+            if inode is not sim.world.names(self.folder).get(lock_name):
+                continue
             holders = [inode.exclusive] if inode.exclusive is not None else list(inode.shared)
             for desc in holders:
                 locker = sim.procs.get(desc.locker or 0)
@@ -298,6 +304,42 @@ class Checker:
                     )
         if self.problems:
             raise Violation("; ".join(self.problems[:3]))
+
+    # After the settling rollovers (Run.settle) -------------------------------------------
+    def _rotated(self, dated: bool) -> dict[str, bool]:
+        """This kind's rotated files, a compressed one and its plain copy counted once: each
+        with whether a live descriptor holds it with a ``flock`` (a writer, a compressor)."""
+        entries: dict[str, bool] = {}
+        for name, inode in self.sim.world.names(self.folder).items():
+            if not self.rotated.fullmatch(name) or bool(self.timed.fullmatch(name)) != dated:
+                continue
+            key = name.removesuffix(".gz")
+            held = inode.exclusive is not None or bool(inode.shared)
+            entries[key] = entries.get(key, False) or held
+        return entries
+
+    def held(self) -> set[str]:
+        """The dated files held at this moment (retention skips them: docs/frozen-writers.md)."""
+        return {key for key, held in self._rotated(dated=True).items() if held}
+
+    def settled(self, config: Config, held_before: set[str]) -> None:
+        """Retention keeps what docs/guarantees.md says, once a rollover settles in a quiet
+        world: at most ``backupCount`` numbered files (the chain drops its oldest even if
+        held), at most ``backupCount`` dated files plus those a descriptor held before or
+        after the rollover. ``backupCount=0`` keeps every file."""
+        if config.backup == 0:
+            return
+        dated = config.kind != "size"
+        entries = self._rotated(dated)
+        held = {key for key, h in entries.items() if h} | (held_before if dated else set())
+        allowed = config.backup + (len(held & entries.keys()) if dated else 0)
+        if len(entries) > allowed:
+            kind = "dated" if dated else "numbered"
+            self.fail(
+                f"retention kept {len(entries)} {kind} files after a settled rollover with "
+                f"backupCount={config.backup} ({config}), {len(held)} of them held: "
+                f"{sorted(entries)}"
+            )
 
     # At the end ----------------------------------------------------------------------------
     def at_end(self, emits: Mapping[tuple[int, int], Emit]) -> None:
