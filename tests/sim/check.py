@@ -27,7 +27,7 @@ import os
 import re
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -352,7 +352,9 @@ class Checker:
             late = sorted(self.late.get(ino, ()))
             starts = [start for start, _, _ in late]
             last: dict[int, int] = {}
-            for here, key in self._records(data, emits):
+            records = list(self._records(data, emits))
+            self._size_bound(ino, data, records, emits)
+            for here, key in records:
                 where[key].append(ino)
                 if last.get(key[0], 0) >= key[1]:
                     self.fail(f"w{key[0]}.{key[1]} after w{key[0]}.{last[key[0]]} in inode {ino}")
@@ -377,6 +379,45 @@ class Checker:
         self._outages()
         if self.problems:
             raise Violation("; ".join(self.problems[:3]))
+
+    def _size_bound(
+        self,
+        ino: int,
+        data: bytes,
+        records: list[tuple[int, tuple[int, int]]],
+        emits: Mapping[tuple[int, int], Emit],
+    ) -> None:
+        """A rotated size-based file passes ``maxBytes`` only by the records already on their
+        way when it crossed the limit: after the record that crossed it, at most one more per
+        handler (docs/guarantees.md). Not counted: records whose emit had a fault, a report,
+        a stop (SIGSTOP), a kill, or a handler waiting for the next try of a failed rollover
+        (the outage rule: records go on to the file it has). Checked where every handler
+        rolls by size alone (no ``shouldRollover`` of a user's, no time)."""
+        configs = self.family.configs
+        if any(c.kind != "size" or c.hook or not c.max_bytes for c in configs):
+            return
+        if self.sim.world.names(self.folder).get(self.base) is self.sim.world.inodes[ino]:
+            return  # the base file, not rotated
+        limit = max(c.max_bytes for c in configs)
+        after: Counter[int] = Counter()
+        crossed = False
+        for here, key in records:
+            if crossed:
+                emit = emits.get(key)
+                if emit is None or not emit.returned or emit.fired or emit.reported:
+                    continue
+                if emit.stopped or emit.backoff:
+                    continue
+                after[emit.handler] += 1
+                if after[emit.handler] > 1:
+                    self.fail(
+                        f"inode {ino} passed maxBytes={limit} at its record before offset "
+                        f"{here}, and w{key[0]}.{key[1]} is its handler's second record after "
+                        f"that ({len(data)} bytes in all)"
+                    )
+                    return
+            elif data.index(b"\n", here) + 1 > limit:
+                crossed = True
 
     def _records(
         self, data: bytes, emits: Mapping[tuple[int, int], Emit]
