@@ -285,12 +285,12 @@ class Checker:
         # retirer's private descriptor (lockrotate does not cover that fork: _files.Private).
         lock_name = f".{self.base}.lock"
         for inode in sim.world.locked:
-            if inode is not sim.world.names(self.folder).get(lock_name):
-                continue
             holders = [inode.exclusive] if inode.exclusive is not None else list(inode.shared)
             for desc in holders:
                 locker = sim.procs.get(desc.locker or 0)
                 if locker is None or not locker.dead:
+                    continue
+                if inode is not sim.world.names(self.folder).get(lock_name):
                     continue
                 kept = [
                     pid
