@@ -13,13 +13,12 @@ import os
 import stat
 import threading
 from collections.abc import Callable
-from fcntl import LOCK_EX, LOCK_NB, LOCK_SH
 from typing import Final
 
 from ._errors import NotRegularFile
 from ._naming import scratch_path
 from ._permissions import Permissions
-from ._system import REAL, System
+from ._system import LOCK_EX, LOCK_NB, LOCK_SH, REAL, System
 
 Identity = tuple[int, int]
 
