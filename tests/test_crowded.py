@@ -65,10 +65,12 @@ class Watch(System):
         self.renames = 0
 
     def flock(self, fd: int, operation: int) -> None:
-        if operation & fcntl.LOCK_UN:
+        # Only the log's lock file counts (writers and retention flock the log files too).
+        ours = os.readlink(f"/proc/self/fd/{fd}").endswith(".lock")
+        if ours and operation & fcntl.LOCK_UN:
             self.held = False
         super().flock(fd, operation)
-        if operation & fcntl.LOCK_EX:
+        if ours and operation & fcntl.LOCK_EX:
             self.held = True
 
     def listdir(self, path: str) -> list[str]:

@@ -12,15 +12,13 @@ import errno
 import os
 import stat
 import threading
-import weakref
 from collections.abc import Callable
-from fcntl import LOCK_EX, LOCK_NB, LOCK_SH
 from typing import Final
 
 from ._errors import NotRegularFile
 from ._naming import scratch_path
 from ._permissions import Permissions
-from ._system import REAL, Mutex, System
+from ._system import LOCK_EX, LOCK_NB, LOCK_SH, REAL, System
 
 Identity = tuple[int, int]
 
@@ -323,7 +321,6 @@ class Private:
     def __init__(self) -> None:
         self._fds: dict[int, System] = {}
         self._mutex = threading.Lock()
-        self._others: weakref.WeakKeyDictionary[System, Mutex] = weakref.WeakKeyDictionary()
         os.register_at_fork(
             before=self._before_fork,
             after_in_parent=self._after_fork_in_parent,
@@ -332,28 +329,16 @@ class Private:
 
     def open(self, opener: Callable[[], int | None], system: System = REAL) -> int | None:
         """The descriptor *opener* returns (None: none), known from the moment it exists."""
-        with self._mutex_of(system):
+        with self._mutex:
             fd = opener()
             if fd is not None:
                 self._fds[fd] = system
             return fd
 
     def close(self, fd: int, system: System = REAL) -> None:
-        with self._mutex_of(system):
+        with self._mutex:
             self._fds.pop(fd, None)
             system.close(fd)
-
-    def _mutex_of(self, system: System) -> Mutex:
-        """The real fork hooks wait on the mutex of the real system; another system (the
-        simulator's) has its own, of its own kind: its threads may switch only at its
-        mutexes, never inside a real lock held across one of its calls."""
-        if system is REAL:
-            return self._mutex
-        with self._mutex:
-            mutex = self._others.get(system)
-            if mutex is None:
-                mutex = self._others[system] = system.mutex()
-            return mutex
 
     def _before_fork(self) -> None:
         self._mutex.acquire()

@@ -9,12 +9,13 @@ away", the naming scheme the archive reads); only the time policy also has a *da
 
 from __future__ import annotations
 
+import errno
 import logging.handlers
 import os
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from ._archive import Inventory, Scheme
+from ._archive import Inventory, Scheme, still
 from ._files import AppendFile, lexists, never_overwrite
 from ._ledger import PeriodLedger
 from ._naming import (
@@ -132,6 +133,13 @@ class SizePolicy:
         run = 0
         while run < self.backup_count and run + 1 in slots:
             run += 1
+        # Each file the shift moves or drops must be the one the inventory saw: a holder
+        # killed mid-shift changes the chain's names without moving the base file, and a
+        # file dropped by a stale inventory would be a newer one.
+        for index in range(1, run + 1):
+            for info in slots[index].files:
+                if not still(info, self.system):
+                    raise FileNotFoundError(errno.ENOENT, "not as the inventory saw it", info.path)
         if run == self.backup_count:
             for info in slots[run].files:
                 discard(info.path)

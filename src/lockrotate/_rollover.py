@@ -398,9 +398,10 @@ class Core:
             elif locked:
                 self.rotate_if_due_locked(nbytes, force)
             else:
+                survey = self.archive.survey()  # the rotated files are found before the lock
                 try:
                     with self.held():
-                        self.rotate_if_due_locked(nbytes, force)
+                        self.rotate_if_due_locked(nbytes, force, survey=survey)
                 finally:
                     self.archive.trash.empty()
         except (LockTimeout, LockUnusable):

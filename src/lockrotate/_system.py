@@ -26,8 +26,10 @@ try:
     import fcntl
 except ImportError:  # not POSIX (Windows): every handler refuses at construction
     POSIX = False
+    LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8  # (never passed to a call there)
 else:
     POSIX = True
+    from fcntl import LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN  # noqa: F401  # for the core
 
 UNSUPPORTED = (
     "lockrotate runs only on POSIX systems (Linux, macOS, the BSDs): it needs flock() and "

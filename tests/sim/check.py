@@ -27,7 +27,7 @@ import os
 import re
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -280,11 +280,17 @@ class Checker:
     # After every step --------------------------------------------------------------------
     def after_step(self, turn: int) -> None:
         sim = self.sim
+        # The rollover lock, not the flocks on log files: a writer holds its file shared, and
+        # a child that keeps writing to it holds it rightly; a child forked from C keeps the
+        # retirer's private descriptor (lockrotate does not cover that fork: _files.Private).
+        lock_name = f".{self.base}.lock"
         for inode in sim.world.locked:
             holders = [inode.exclusive] if inode.exclusive is not None else list(inode.shared)
             for desc in holders:
                 locker = sim.procs.get(desc.locker or 0)
                 if locker is None or not locker.dead:
+                    continue
+                if inode is not sim.world.names(self.folder).get(lock_name):
                     continue
                 kept = [
                     pid
@@ -299,6 +305,42 @@ class Checker:
         if self.problems:
             raise Violation("; ".join(self.problems[:3]))
 
+    # After the settling rollovers (Run.settle) -------------------------------------------
+    def _rotated(self, dated: bool) -> dict[str, bool]:
+        """This kind's rotated files, a compressed one and its plain copy counted once: each
+        with whether a live descriptor holds it with a ``flock`` (a writer, a compressor)."""
+        entries: dict[str, bool] = {}
+        for name, inode in self.sim.world.names(self.folder).items():
+            if not self.rotated.fullmatch(name) or bool(self.timed.fullmatch(name)) != dated:
+                continue
+            key = name.removesuffix(".gz")
+            held = inode.exclusive is not None or bool(inode.shared)
+            entries[key] = entries.get(key, False) or held
+        return entries
+
+    def held(self) -> set[str]:
+        """The dated files held at this moment (retention skips them: docs/frozen-writers.md)."""
+        return {key for key, held in self._rotated(dated=True).items() if held}
+
+    def settled(self, config: Config, held_before: set[str]) -> None:
+        """Retention keeps what docs/guarantees.md says, once a rollover settles in a quiet
+        world: at most ``backupCount`` numbered files (the chain drops its oldest even if
+        held), at most ``backupCount`` dated files plus those a descriptor held before or
+        after the rollover. ``backupCount=0`` keeps every file."""
+        if config.backup == 0:
+            return
+        dated = config.kind != "size"
+        entries = self._rotated(dated)
+        held = {key for key, h in entries.items() if h} | (held_before if dated else set())
+        allowed = config.backup + (len(held & entries.keys()) if dated else 0)
+        if len(entries) > allowed:
+            kind = "dated" if dated else "numbered"
+            self.fail(
+                f"retention kept {len(entries)} {kind} files after a settled rollover with "
+                f"backupCount={config.backup} ({config}), {len(held)} of them held: "
+                f"{sorted(entries)}"
+            )
+
     # At the end ----------------------------------------------------------------------------
     def at_end(self, emits: Mapping[tuple[int, int], Emit]) -> None:
         world = self.sim.world
@@ -310,7 +352,9 @@ class Checker:
             late = sorted(self.late.get(ino, ()))
             starts = [start for start, _, _ in late]
             last: dict[int, int] = {}
-            for here, key in self._records(data, emits):
+            records = list(self._records(data, emits))
+            self._size_bound(ino, data, records, emits)
+            for here, key in records:
                 where[key].append(ino)
                 if last.get(key[0], 0) >= key[1]:
                     self.fail(f"w{key[0]}.{key[1]} after w{key[0]}.{last[key[0]]} in inode {ino}")
@@ -335,6 +379,45 @@ class Checker:
         self._outages()
         if self.problems:
             raise Violation("; ".join(self.problems[:3]))
+
+    def _size_bound(
+        self,
+        ino: int,
+        data: bytes,
+        records: list[tuple[int, tuple[int, int]]],
+        emits: Mapping[tuple[int, int], Emit],
+    ) -> None:
+        """A rotated size-based file passes ``maxBytes`` only by the records already on their
+        way when it crossed the limit: after the record that crossed it, at most one more per
+        handler (docs/guarantees.md). Not counted: records whose emit had a fault, a report,
+        a stop (SIGSTOP), a kill, or a handler waiting for the next try of a failed rollover
+        (the outage rule: records go on to the file it has). Checked where every handler
+        rolls by size alone (no ``shouldRollover`` of a user's, no time)."""
+        configs = self.family.configs
+        if any(c.kind != "size" or c.hook or not c.max_bytes for c in configs):
+            return
+        if self.sim.world.names(self.folder).get(self.base) is self.sim.world.inodes[ino]:
+            return  # the base file, not rotated
+        limit = max(c.max_bytes for c in configs)
+        after: Counter[int] = Counter()
+        crossed = False
+        for here, key in records:
+            if crossed:
+                emit = emits.get(key)
+                if emit is None or not emit.returned or emit.fired or emit.reported:
+                    continue
+                if emit.stopped or emit.backoff:
+                    continue
+                after[emit.handler] += 1
+                if after[emit.handler] > 1:
+                    self.fail(
+                        f"inode {ino} passed maxBytes={limit} at its record before offset "
+                        f"{here}, and w{key[0]}.{key[1]} is its handler's second record after "
+                        f"that ({len(data)} bytes in all)"
+                    )
+                    return
+            elif data.index(b"\n", here) + 1 > limit:
+                crossed = True
 
     def _records(
         self, data: bytes, emits: Mapping[tuple[int, int], Emit]

@@ -20,12 +20,12 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import lockrotate
-from lockrotate import _fork
+from lockrotate import _files, _fork
 
 from .check import Checker, Violation
 from .sched import Killed, Process, Scheduler, SimMutex, VThread
@@ -200,6 +200,67 @@ def _copy_function(fn: types.FunctionType, memo: dict[int, Any]) -> types.Functi
     return clone
 
 
+class _Privates:
+    """lockrotate's ``PRIVATE`` (the descriptors a child must not keep) for each simulated
+    process: the real one is one per process, and its mutex, held across the calls that open
+    and close a descriptor, must be a simulated one. A child forked with Python's hooks closes
+    its copies and starts with a new mutex, as ``Private``'s at-fork hook does; a child forked
+    from C keeps the descriptors (lockrotate does not cover that fork) but also gets a new
+    mutex: a copy of one held at the fork is not simulated (docs/simulation.md)."""
+
+    def __init__(self, sim: SimSystem) -> None:
+        self.sim = sim
+        self.real = _files.PRIVATE
+
+    def of(self, proc: Process) -> _files.Private:
+        private: _files.Private | None = proc.state.get("private")
+        if private is None:
+            private = object.__new__(_files.Private)  # no real at-fork hooks registered
+            private._fds = {}
+            private._mutex = SimMutex(self.sim.sched)  # type: ignore[assignment]
+            proc.state["private"] = private
+        return private
+
+    def current(self) -> _files.Private:
+        thread = self.sim.sched.current
+        return self.of(self.sim.outside if thread is None else thread.proc)
+
+    def install(self) -> None:
+        """The instance's attributes shadow the class's methods, for this run only."""
+        self.real.open = lambda opener, system=self.sim: (  # type: ignore[method-assign]
+            self.current().open(opener, system)
+        )
+        self.real.close = lambda fd, system=self.sim: (  # type: ignore[method-assign]
+            self.current().close(fd, system)
+        )
+
+    def uninstall(self) -> None:
+        vars(self.real).pop("open", None)
+        vars(self.real).pop("close", None)
+
+    def forked(self, child: Process, python_hooks: bool) -> list[Any]:
+        """The child's new mutex; with Python's hooks, what closes its copies (run by its
+        own thread, with its other at-fork hooks)."""
+        private = child.state.get("private")
+        if private is None:
+            return []
+        private._mutex = SimMutex(self.sim.sched)  # type: ignore[assignment]
+        return [_ClosePrivate(private)] if python_hooks else []
+
+
+@dataclass
+class _ClosePrivate:
+    """``Private``'s at-fork hook in a child: close the parent's private descriptors."""
+
+    private: _files.Private
+
+    def check_fork(self) -> None:
+        fds, self.private._fds = self.private._fds, {}
+        for fd, system in fds.items():
+            with suppress(OSError):
+                system.close(fd)
+
+
 @dataclass
 class Emit:
     """One record handed to a handler, and what happened to it."""
@@ -295,6 +356,7 @@ class Run:
         self.back_jumps = family.back_jumps and clock and self.rng.random() < 0.5
         self.checker.back = self.back_jumps
         self.handlers: list[Any] = []
+        self.privates = _Privates(self.sim)
 
     # What the handlers report ------------------------------------------------------------
     def reported(self, handler: object, record: logging.LogRecord) -> None:
@@ -426,10 +488,13 @@ class Run:
     def fork(self, proc: Process, python_hooks: bool) -> None:
         """This thread forks: the child has a copy of the process's objects and one thread."""
         sim = self.sim
-        child = sim.new_process(proc)
-        memo: dict[int, Any] = {id(self): self, id(self.rng): self.rng}
-        with _forkable():
-            child.state = copy.deepcopy(proc.state, memo)
+        # Python's at-fork hook waits for an open or close of a private descriptor.
+        held = self.privates.of(proc)._mutex if python_hooks else nullcontext()
+        with held:
+            child = sim.new_process(proc)
+            memo: dict[int, Any] = {id(self): self, id(self.rng): self.rng}
+            with _forkable():
+                child.state = copy.deepcopy(proc.state, memo)
         child.state["queue"] = []
         for handler in child.state["handlers"]:
             # The stdlib's own at-fork reinit of a handler's lock (not lockrotate's business).
@@ -439,6 +504,7 @@ class Run:
         # In the order the copy met them (a WeakSet's order is its members' addresses').
         watched = {id(item) for item in list(_fork._LIVE)}
         copies = [copied for key, copied in memo.items() if key in watched]
+        copies = self.privates.forked(child, python_hooks) + copies
         self.checker.forked(proc.pid, child.pid)
         self.sched.spawn(child, self.app(child, copies if python_hooks else []), "app")
 
@@ -543,6 +609,7 @@ class Run:
         started = time.perf_counter()
         sched, checker = self.sched, self.checker
         violation: Violation | None = None
+        self.privates.install()
         try:
             for _ in range(2):
                 self.new_process()
@@ -560,6 +627,7 @@ class Run:
                 checker.after_step(self.turn)
                 sched.prune()
             self.finish()
+            self.settle()
             checker.at_end(self.emits)
         except Violation as exc:
             violation = exc
@@ -568,6 +636,7 @@ class Run:
             violation.__cause__ = exc
         finally:
             self.teardown()
+            self.privates.uninstall()
             Driver.current = None
         return Result(
             self.family.name,
@@ -598,6 +667,36 @@ class Run:
             if thread is None:
                 return
             thread.resume()
+            sched.mono += self.rng.expovariate(1.0 / self.family.tick)
+            self.checker.after_step(self.turn)
+            sched.prune()
+
+    def settle(self) -> None:
+        """After the workload, a new process rolls the file over once with each
+        configuration, with no fault, no stopped process and no other writer: retention must
+        then leave at most ``backupCount`` rotated files (``Checker.settled``)."""
+        proc = self.sim.new_process(None)
+        proc.state = {"handlers": [], "queue": []}
+        sched = self.sched
+
+        def body() -> None:
+            me = sched.current
+            assert me is not None
+            for seq, config in enumerate(dict.fromkeys(self.family.configs), start=10**6):
+                self.build(proc, config)
+                handler = proc.state["handlers"].pop()
+                self.emit(me, seq, handler)  # an empty file does not roll over
+                held = self.checker.held()
+                handler.doRollover()
+                self.checker.settled(config, held)
+                handler.close()
+
+        thread = sched.spawn(proc, body, "settle")
+        while not thread.done:
+            runnable = sched.pick()
+            if runnable is None:
+                break
+            runnable.resume()
             sched.mono += self.rng.expovariate(1.0 / self.family.tick)
             self.checker.after_step(self.turn)
             sched.prune()

@@ -107,6 +107,21 @@ def _asked_twice(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(_rollover.Core, "_slow", ask_again)
 
 
+# 7. The deferred work (a dated log's retention, done after the lock) skipped when there is
+#    no file to unlink: ``if not self._paths: return`` at the top of ``Trash.empty``, as the
+#    merge of an early return with the deferred retention had it. Timed logs grow unpruned.
+def _no_work_without_items(mp: pytest.MonkeyPatch) -> None:
+    empty = _archive.Trash.empty
+
+    def skip_work(self: _archive.Trash) -> None:
+        if not self._items:
+            self._work = []  # dropped: what the early return left undone for ever
+            return
+        empty(self)
+
+    mp.setattr(_archive.Trash, "empty", skip_work)
+
+
 SIZE = Config("size", max_bytes=700, backup=3)
 DEFECTS = [
     Defect(
@@ -159,6 +174,12 @@ DEFECTS = [
         Family("regress-hook", (dataclasses.replace(SIZE, hook=True),), 40e-6, kinds=QUIET),
         "asked twice",
         _asked_twice,
+    ),
+    Defect(
+        "timed retention never run",
+        dataclasses.replace(FAMILIES["time"], name="regress-prune"),
+        "retention kept",
+        _no_work_without_items,
     ),
 ]
 

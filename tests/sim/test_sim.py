@@ -103,3 +103,14 @@ def test_a_seed_replays_in_another_process() -> None:
         for hash_seed in (1, 2)
     }
     assert len(outputs) == 1, outputs
+
+
+@pytest.mark.parametrize(("family", "seed"), [("size", 5), ("namer", 5), ("mixed", 17)])
+def test_finding_9_a_killed_shift_never_misleads_retention(family: str, seed: int) -> None:
+    """Finding 9 (docs/simulation.md): a holder killed mid-shift changed the chain's names
+    without moving the base file, and the next rollover's survey (made before the lock)
+    dropped a newer file. Each seed broke the retention check before the shift verified
+    every file it moves."""
+    result = Run(FAMILIES[family], seed, SEED_STEPS).go()
+    if result.violation is not None:
+        fail_with(result)
