@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Final, Protocol
 
 from ._archive import Inventory, Scheme, still
+from ._compress import EXTENSIONS
 from ._files import AppendFile, lexists, never_overwrite
 from ._ledger import PeriodLedger
 from ._naming import (
@@ -31,6 +32,8 @@ from ._schedule import TimeSchedule
 from ._system import REAL, System
 
 _SEEK_END: Final = os.SEEK_END
+#: What a rotated file's name may carry: nothing, or a compressed copy's extension.
+_COPIES: Final = ("", *EXTENSIONS.values())
 
 
 class Hooks(Protocol):
@@ -151,6 +154,12 @@ class SizePolicy:
         check_rotated_name(
             self.base_path, name(numbered_name(self.base_path, 1)), self.scheme().parse
         )
+        # The slot the chain grows into must be empty: a compressed copy put there since the
+        # inventory was made (the compressor's, of the file that was there) would be left
+        # beside a newer plain file.
+        for extension in _COPIES:
+            if target + extension not in moved:
+                never_overwrite(target + extension, self.system)
         for index in range(run, 0, -1):
             source = name(numbered_name(self.base_path, index))
             for info in slots[index].files:

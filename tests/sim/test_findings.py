@@ -63,3 +63,13 @@ def test_finding_2_a_stopped_writer_keeps_its_file(
     frozen writers (a writer holds its file shared; retention takes a file only under an
     exclusive flock): on the code before them (3cd88de) both seeds lose a record so."""
     replay(family, seed, monkeypatch)
+
+
+def test_a_compressed_copy_put_in_the_next_slot_is_shifted_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A compressed copy put in place after the rollover's survey, in the slot the chain
+    grows into, was left there beside the newer plain file shifted into that slot; the
+    next drop of that slot then removed the plain file as if the copy held its bytes.
+    Found once finding 1's fix changed the schedule of ``compression`` seed 3."""
+    replay("compression", 3, monkeypatch)
