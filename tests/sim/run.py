@@ -559,6 +559,8 @@ class Run:
     def _chaos_stop(self, rng: random.Random, proc: Process, procs: int) -> str | None:
         length = rng.choice((0.2, 1.2, 4.0)) * self.family.lock_timeout
         proc.stopped_until = self.sched.mono + length
+        # Its trouble lasts until it runs again: a wait it was in ends only then.
+        self.checker.chaos(proc.stopped_until, "stop", f"SIGCONT {proc.pid}")
         proc.stopped_total += length
         return f"SIGSTOP {proc.pid} for {length}s"
 
