@@ -477,10 +477,11 @@ def tidy(
     now: float | None = None,
     system: System = REAL,
     rescan: Callable[[], Inventory] | None = None,
-) -> None:
+) -> bool:
     """After a rollover, with the lock held: repair, retention, then hand the plain files
     left to compression (*submit*; the file this process just *rotated* first, the others as
-    orphans that another live process may be about to compress).
+    orphans that another live process may be about to compress). Returns whether a file
+    that should have left was held (by a writer or a compressor) and stayed.
 
     A file leaves only if its name still holds the file the inventory saw; if one does not,
     the inventory no longer holds, and *rescan* (if given) makes a fresh one to decide again.
@@ -503,6 +504,7 @@ def tidy(
         *(info for entry in inventory.entries if (info := entry.plain) and info.path in repairs),
         *(info for entry in doomed for info in entry.files),
     ]
+    held = False
     for moved, info in enumerate(leaving):
         if moved >= BATCH:
             if inventory.by_write_time:
@@ -511,16 +513,15 @@ def tidy(
         if not still(info, system):
             if rescan is None:
                 continue  # not the file the inventory saw: never remove it
-            tidy(rescan(), retention, trash, submit, rotated, now, system)
-            return
+            return tidy(rescan(), retention, trash, submit, rotated, now, system)
         with contextlib.suppress(FileNotFoundError):
-            trash.retire(info.path)
-    if submit is None:
-        return
-    gone = {id(entry) for entry in doomed}
-    for entry in inventory.waiting():
-        if id(entry) not in gone and entry.plain is not None:
-            submit(entry.plain.identity, entry.plain.identity != rotated)
+            held |= not trash.retire(info.path)
+    if submit is not None:
+        gone = {id(entry) for entry in doomed}
+        for entry in inventory.waiting():
+            if id(entry) not in gone and entry.plain is not None:
+                submit(entry.plain.identity, entry.plain.identity != rotated)
+    return held
 
 
 def _identity(path: str, system: System) -> Identity | None:
@@ -567,6 +568,8 @@ class Archive:
         self.outages = outages
         self._sweep_at = 0.0  # the first rollover lists the folder: stale scratch files go
         self._rolling: Inventory | None = None  # the inventory of the rollover under way
+        # Whether the last tidy left a file that was held (see put_in_place_locked).
+        self._held = False
         self._files_seen = 0  # how many files the last rollover's inventory held
 
     def scan(self) -> Inventory:
@@ -696,7 +699,9 @@ class Archive:
             current = inventory.moved(self.base_path, scheme, _both, system)
         else:
             current = inventory.moved(self.base_path, scheme, None, system)
-        tidy(current, retention, self.trash, submit, rotated, self._clock(), system, self.scan)
+        self._held = tidy(
+            current, retention, self.trash, submit, rotated, self._clock(), system, self.scan
+        )
         return waiting
 
     def _tidy_unlocked(self, inventory: Inventory, retention: Retention, rotated: Identity) -> None:
@@ -704,7 +709,9 @@ class Archive:
         reported as a failed tidy under the lock would be."""
         try:
             current = inventory.moved(self.base_path, self.scheme(), None, self.system)
-            tidy(current, retention, self.trash, None, rotated, self._clock(), self.system)
+            self._held = tidy(
+                current, retention, self.trash, None, rotated, self._clock(), self.system
+            )
         except Exception:
             if self.outages is None:
                 raise
@@ -745,11 +752,19 @@ class Archive:
             system.rename(temp, plain.path + self.extension)
             self.trash.retire(plain.path, held)
         except FileNotFoundError:
-            pass  # a dated log's repair after the lock, racing: the trash owns nothing
+            # A dated log's repair after the lock, racing: the plain file is gone already.
+            PRIVATE.close(held, system)
         except BaseException:
             if source is None:
                 PRIVATE.close(held, system)
             raise
+        if self._held:
+            # The last tidy left a file that was held, maybe by this compressor: look again.
+            self._held = False
+            with contextlib.suppress(OSError):
+                self._held = tidy(
+                    self.scan(), self.retention(), self.trash, None, None, self._clock(), system
+                )
         return True
 
     def after_fork(self) -> None:

@@ -19,6 +19,9 @@ through the period file, which records when the current one started.
 
 from __future__ import annotations
 
+# time.strptime imports this module at its first call: a server that drops its privileges
+# after importing lockrotate (gunicorn's workers, a setuid child) may no longer read it then.
+import _strptime  # type: ignore[import-not-found]  # noqa: F401
 import calendar
 import dataclasses
 import datetime
