@@ -19,7 +19,6 @@ import re
 import sys
 import tempfile
 import textwrap
-import time
 import unittest
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import pytest
 
 import lockrotate
+from conftest import local_zone
 
 SUITE = "test.test_logging"
 # Every case of these classes runs; a case the stdlib adds later runs too.
@@ -255,7 +255,7 @@ def test_repeated_hour_is_the_only_difference(case: str, built: list[str]) -> No
     namespace = dict(vars(STDLIB_TESTS))
     exec(compile(textwrap.dedent(trimmed), STDLIB_TESTS.__file__ or SUITE, "exec"), namespace)
     stdlib_case = STDLIB_TESTS.TimedRotatingFileHandlerTest(case)
-    with bare_root_logger(), _zone("EST+05EDT,M3.2.0,M11.1.0"):
+    with bare_root_logger(), local_zone("EST+05EDT,M3.2.0,M11.1.0"):
         stdlib_case.setUp()
         try:
             namespace[case](stdlib_case)
@@ -265,17 +265,3 @@ def test_repeated_hour_is_the_only_difference(case: str, built: list[str]) -> No
     assert built
 
 
-@contextlib.contextmanager
-def _zone(zone: str) -> Iterator[None]:
-    """The time zone the stdlib case runs with (its ``run_with_tz`` decorator)."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = zone
-    time.tzset()
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = saved
-        time.tzset()

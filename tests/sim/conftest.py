@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 
 import pytest
 
-# POSIX rules, so the tests need no tz database: New York with its daylight saving time.
-NEW_YORK = "EST5EDT,M3.2.0,M11.1.0"
+from conftest import NEW_YORK, local_zone
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,14 +29,5 @@ def sim_seed(request: pytest.FixtureRequest) -> int | None:
 def new_york() -> Iterator[None]:
     """Local time is New York's in every simulated run: a time zone that is not UTC, so
     that handlers with and without ``utc`` write different labels."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = NEW_YORK
-    time.tzset()
-    try:
+    with local_zone(NEW_YORK):
         yield
-    finally:
-        if old is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
