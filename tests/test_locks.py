@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_in_child
-from lockrotate import LockTimeout
+from lockrotate import LockTimeout, LockUnusable
 from lockrotate._locks import BACKENDS, make_lock
+from lockrotate._system import System
 
 SHORT = 0.05
 ACQUIRED, TIMED_OUT = 0, 2
@@ -289,3 +290,30 @@ def test_a_replaced_lock_file_stops_the_rollover(tmp_path: Path) -> None:
     assert [type(f) for f in failures] == [lockrotate.LockTimeout] or any(
         "replaced" in str(f) for f in failures
     ), failures
+
+
+def test_a_lock_file_that_cannot_be_looked_at_is_let_go(backend: str, lock_path: str) -> None:
+    """Taking the lock ends with an ``lstat`` of its name (was it replaced?). When that fails
+    (EACCES, EIO), acquire raises :class:`LockUnusable`, which callers handle like a timeout,
+    and lets go at once: a plain ``OSError`` left the ``flock`` held, every other process
+    blocked, and a strict-mode record dropped (simulator finding 10)."""
+
+    class Failing(System):
+        fail = False
+
+        def lstat(self, path: str) -> os.stat_result:  # type: ignore[override]
+            if self.fail:
+                raise PermissionError(errno.EACCES, "Permission denied", path)
+            return os.lstat(path)
+
+    system = Failing()
+    lock = make_lock(backend, lock_path, SHORT, system=system)
+    system.fail = True
+    with pytest.raises(LockUnusable) as raised:
+        lock.acquire()
+    assert raised.value.path == lock_path
+    assert run_in_child(lambda: try_once(lock_path, backend)) == ACQUIRED
+    system.fail = False
+    assert lock.acquire() == 0.0
+    lock.release()
+    lock.close()

@@ -104,7 +104,16 @@ class InterProcessLock(ABC):
                 raise LockUnusable(
                     exc.errno, f"the lock cannot be taken: {exc}", self.path
                 ) from exc
-            if self.still_named():
+            try:
+                named = self.still_named()
+            except OSError as exc:
+                # The lock file's name cannot be looked at (EACCES, EIO): let go at once (a
+                # hold kept here would block every other process) and fail like flock.
+                self.release()
+                raise LockUnusable(
+                    exc.errno, f"the lock file cannot be checked: {exc}", self.path
+                ) from exc
+            if named:
                 return monotonic() - start if waited else 0.0
             # The lock file was removed or replaced (its folder deleted and made again):
             # a lock on the old inode excludes nobody who opens the new one.

@@ -367,10 +367,6 @@ class Checker:
             if len(found) > 1:
                 self.fail(f"w{key[0]}.{key[1]} written {len(found)} times (inodes {found})")
             elif not found and emit.returned and not emit.excused:
-                way = self._dropped(emit)
-                if way is not None:
-                    self.known(f"lost: {way}")
-                    continue
                 self.fail(
                     f"w{key[0]}.{key[1]} lost, though none of its writes failed "
                     f"(faults in its emit: {list(emit.fired)}, reported: {emit.reported})"
@@ -466,20 +462,6 @@ class Checker:
             f"(emit {emit.wall[0]:.4f}..{emit.wall[1]:.4f}; inode: {history})"
         )
 
-    def _dropped(self, emit: Emit) -> str | None:
-        """Findings 3 and 8: why a record whose own writes never failed was not written."""
-        if any(fired.startswith("flock") for fired in emit.fired):
-            # An flock error (ENOLCK, EIO) is not a lock timeout: in strict mode, or when a
-            # timed log's new file is dated under the lock, the record is dropped.
-            return "a failing flock (not a timeout) dropped the record"
-        if emit.config is not None and emit.config.strict and emit.fired:
-            return "strict: a call failed with the lock held for the write"
-        if any(fired.startswith("EBADF") for fired in emit.fired):
-            # A child forked while another thread rolled over copies the file that thread
-            # had just closed: its first records meet a closed descriptor.
-            return "a descriptor closed by a rollover the process was forked in"
-        return None
-
     def _known(self, emit: Emit) -> str | None:
         """Finding 1 (docs/simulation.md): after its own failed rollover, a process appends
         to its file until the next check, without noticing that others rotated it, and
@@ -488,10 +470,6 @@ class Checker:
         out of the log."""
         if emit.stopped:
             return "writer stopped mid-emit"
-        if emit.fired and emit.config is not None and emit.config.strict:
-            # Finding 3: in strict mode a failure other than a lock timeout while the lock is
-            # held for the write (flock ENOLCK, a stat of the base path) drops the record.
-            return "strict: a call failed with the lock held for the write"
         if emit.backoff:
             return "writer in back-off after a failed rollover"
         longest_emit = self.family.lock_timeout + HANDOFF + SLACK

@@ -73,3 +73,13 @@ def test_a_compressed_copy_put_in_the_next_slot_is_shifted_on(
     next drop of that slot then removed the plain file as if the copy held its bytes.
     Found once finding 1's fix changed the schedule of ``compression`` seed 3."""
     replay("compression", 3, monkeypatch)
+
+
+def test_finding_10_a_lock_file_that_cannot_be_looked_at_drops_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding 10: in strict mode an ``lstat`` of the lock file's name failing (EACCES) just
+    after the lock was taken escaped ``acquire`` as a plain ``OSError``, with the ``flock``
+    still held: three records were dropped (the outage already reported) and the others
+    waited on a lock nobody was using. ``strict`` seed 13 lost them on the code before the fix."""
+    replay("strict", 13, monkeypatch)
