@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import errno
 import logging.handlers
-import os
+import math
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from ._archive import Inventory, Scheme, still
 from ._compress import EXTENSIONS
@@ -31,7 +31,26 @@ from ._outage import Outages
 from ._schedule import TimeSchedule
 from ._system import REAL, System
 
-_SEEK_END: Final = os.SEEK_END
+
+class Terms(NamedTuple):
+    """When a file is due, as data the write path can test without a call: outside
+    ``[since, until)`` on ``clock`` (None: never by time), or when a record would take a
+    non-empty file past ``limit`` bytes (None: never by size). See :func:`due_by`."""
+
+    clock: Callable[[], float] | None
+    since: float
+    until: float
+    limit: int | None
+
+
+def due_by(terms: Terms, file: AppendFile, nbytes: int) -> bool:
+    """Must *file* roll over before *nbytes* more, by *terms*? (``Core.write`` inlines it.)"""
+    clock, since, until, limit = terms
+    if clock is not None and not since <= clock() < until:
+        return True
+    return limit is not None and size_due(file, nbytes, limit)
+
+
 #: What a rotated file's name may carry: nothing, or a compressed copy's extension.
 _COPIES: Final = ("", *EXTENSIONS.values())
 
@@ -79,7 +98,6 @@ class SizePolicy:
         system: System = REAL,
     ) -> None:
         self.system = system
-        self.lseek = system.lseek
         self.base_path = base_path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
@@ -90,6 +108,11 @@ class SizePolicy:
         """Retention by count is the shifting itself: nothing more to remove."""
         return 0
 
+    def terms(self) -> Terms:
+        """Any time; within ``maxBytes`` when there is a rollover at all."""
+        active = self.max_bytes > 0 and self.backup_count > 0
+        return Terms(None, -math.inf, math.inf, self.max_bytes if active else None)
+
     def hook_due(self, file: AppendFile, nbytes: int) -> bool:
         """The stdlib's ``shouldRollover`` answer: by size alone, whatever ``backupCount``
         (with 0 the stdlib's rollover only reopens the file, so ``emit`` skips it here)."""
@@ -99,12 +122,7 @@ class SizePolicy:
         return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
-        """``size_due``, inlined: it is asked for every record."""
-        max_bytes = self.max_bytes
-        if max_bytes <= 0 or self.backup_count <= 0:
-            return False
-        size = self.lseek(file.fd, 0, _SEEK_END)
-        return size > 0 and size + nbytes > max_bytes
+        return due_by(self.terms(), file, nbytes)
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         return self.due(file, nbytes)
@@ -222,11 +240,13 @@ class TimePolicy:
         self.period = period
         self.rollover_at = self.schedule.next_boundary(period)
 
+    def terms(self) -> Terms:
+        """Within the current period, on this policy's clock; within ``maxBytes`` if set."""
+        limit = self.max_bytes if self.max_bytes > 0 else None
+        return Terms(self.clock, self.period, self.rollover_at, limit)
+
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
-        now = self.clock()
-        if now >= self.rollover_at or now < self.period:
-            return True
-        return self.max_bytes > 0 and size_due(file, nbytes, self.max_bytes)
+        return due_by(self.terms(), file, nbytes)
 
     def _recorded(self, file: AppendFile) -> int | None:
         """The period the ledger holds for *file*, if it is believable."""

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 from collections.abc import Callable
 from typing import Protocol
 
@@ -68,6 +69,7 @@ from ._locks import InterProcessLock
 from ._naming import Namer
 from ._outage import Backoff, Outages
 from ._permissions import Permissions
+from ._policy import Terms
 from ._stats import HandlerStats
 from ._system import System
 
@@ -75,9 +77,12 @@ from ._system import System
 class Trigger(Protocol):
     """When a file rolls over."""
 
+    def terms(self) -> Terms:
+        """When the file is due, as data (:meth:`due` tests them; so does the fast path)."""
+
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         """Without the lock, cheaply: must *file* roll over before *nbytes* more (of
-        *record*)? Asked for every record on the fast path."""
+        *record*)? The slow path asks it; the fast path tests :meth:`terms` itself."""
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         """With the lock held: must *file* really roll over?"""
@@ -138,9 +143,10 @@ class Hooks(Protocol):
 
 
 ShouldRollover = Callable[[logging.LogRecord], bool]
-Ask = Callable[[AppendFile, int, logging.LogRecord], bool]
-_FOREVER = float("inf")
+
 DoRollover = Callable[[], None]
+_SEEK_END = 2  # os.SEEK_END, the same on every POSIX system
+_ANY = Terms(None, -math.inf, math.inf, None)
 
 
 class Core:
@@ -180,12 +186,14 @@ class Core:
         self._hold = (0.0, 0, 0.0)
         self.should: ShouldRollover | None = None
         self.do: DoRollover | None = None
-        # What the fast path asks whether a record is due: the trigger, the handler's own
-        # shouldRollover, or nobody (a pipe; a failed rollover waiting for its next try).
-        self.ask: Ask | None = None
+        # The fast path's terms (``arm``): the handler's own shouldRollover to ask, or the
+        # size the file may reach without asking the trigger (None: any).
+        self.ask: ShouldRollover | None = None
+        self.clock, self.since, self.until, self.limit = _ANY
         self.closed = False
         self._warned: str | None = None
-        self._monotonic = system.monotonic
+        # The fast path's calls, as instance attributes: the builtins, looked up fastest.
+        self._monotonic, self._lseek = system.monotonic, system.lseek
         self.pid = system.getpid()
         self._reset()
         # Built last, from the finished core, which is its host.
@@ -214,16 +222,27 @@ class Core:
         subclass (or the instance) overrides them; each is asked at most once per record.
         """
         due: bool | None = None
-        # The fast path: one write, nothing else. ``fast_until`` (see ``_arm``) says that a
+        # The fast path: one write, nothing else. ``fast_until`` (see ``arm``) says that a
         # regular file or a pipe is open, not in strict mode, not torn, and that the base path
-        # was checked within ``check_interval``; then only ``ask`` remains (None: not asked).
+        # was checked within ``check_interval``. Then a handler's own ``shouldRollover``
+        # (``ask``) is asked, or the trigger's terms are tested: ``_policy.due_by``, inlined
+        # (a call would cost a tenth of the record).
         if self._monotonic() < self.fast_until:
             file = self.file
-            ask = self.ask
             n = len(data)
             try:
-                if ask is None or not (due := ask(file, n, record)):  # type: ignore[arg-type]
-                    written = self.system.write(file.fd, data)  # type: ignore[union-attr]
+                fd = file.fd  # type: ignore[union-attr]
+                ask = self.ask
+                if ask is not None:
+                    due = ask(record)
+                else:
+                    clock, limit = self.clock, self.limit
+                    due = clock is not None and not self.since <= clock() < self.until
+                    if not due and limit is not None:
+                        size = self._lseek(fd, 0, _SEEK_END)
+                        due = size > 0 and size + n > limit
+                if not due:
+                    written = self.system.write(fd, data)
             except OSError as exc:
                 # The file another thread just closed as it rolled over (or a child's copy
                 # of it, forked meanwhile): the slow path writes to the current one.
@@ -243,16 +262,18 @@ class Core:
         finally:
             self.outages.record = None
             if not self.strict:  # (strict mode never takes the fast path)
-                self._arm()
+                self.arm()
 
     def take_hooks(self, should: ShouldRollover | None, do: DoRollover | None) -> None:
         """The handler's own ``shouldRollover``/``doRollover`` (None: the core decides)."""
         self.should, self.do = should, do
-        self._arm()
+        self.arm()
 
-    def _arm(self) -> None:
-        """Decide whether the next records may take the fast path, and what it asks."""
+    def arm(self) -> None:
+        """Decide whether the next records may take the fast path, and on what terms (again
+        whenever they may have changed: after the slow path, a new hook, a new ``maxBytes``)."""
         file = self.file
+        self.ask, (self.clock, self.since, self.until, self.limit) = None, _ANY
         if (
             file is None
             or self.strict
@@ -262,23 +283,22 @@ class Core:
         ):
             self.fast_until = 0.0
         elif not file.regular:
-            self.fast_until, self.ask = _FOREVER, None
+            self.fast_until = math.inf
+        elif self.deferred:
+            # A failed rollover waiting for its next try: the trigger is not asked.
+            self.fast_until = self.next_check
+        elif self.should is not None:
+            self.fast_until, self.ask = self.next_check, self.should
         else:
             self.fast_until = self.next_check
-            self.ask = None if self.deferred else self._asker()
-
-    def _asker(self) -> Ask:
-        should = self.should
-        if should is None:
-            return self.trigger.due
-        return lambda file, nbytes, record: should(record)
+            self.clock, self.since, self.until, self.limit = self.trigger.terms()
 
     def _finish(self, file: AppendFile, data: bytes, written: int) -> None:
         """A short write: finish it (a failure leaves the file torn, for the slow path)."""
         try:
             file.finish(data, written)
         finally:
-            self._arm()
+            self.arm()
 
     def write_failed(self, record: logging.LogRecord) -> None:
         """Called from an ``except`` block: *record*'s write failed (reported once per
