@@ -247,6 +247,28 @@ def test_options_fixed_at_construction_are_read_only(tmp_path: Path) -> None:
         handler.close()
 
 
+@pytest.mark.parametrize(
+    ("built", "assigned"),
+    [((10**6, 2), ("maxBytes", 50)), ((50, 0), ("backupCount", 2))],
+)
+def test_a_new_limit_holds_from_the_next_record(
+    tmp_path: Path, built: tuple[int, int], assigned: tuple[str, int]
+) -> None:
+    """The fast path keeps the trigger's terms between checks; assigning ``maxBytes`` or
+    ``backupCount`` (as the stdlib allows) renews them, so the very next record obeys."""
+    base = tmp_path / "app.log"
+    handler = lockrotate.RotatingFileHandler(base, maxBytes=built[0], backupCount=built[1])
+    try:
+        handler.emit(logging.makeLogRecord({"msg": "x" * 40}))
+        handler.emit(logging.makeLogRecord({"msg": "y" * 40}))  # nothing rolls yet
+        setattr(handler, *assigned)
+        handler.emit(logging.makeLogRecord({"msg": "z" * 40}))
+    finally:
+        handler.close()
+    assert base.read_text() == "z" * 40 + "\n"
+    assert handler.stats.rollovers == 1
+
+
 def test_the_public_names() -> None:
     assert "LockUnusable" in lockrotate.__all__ and "Options" in lockrotate.__all__
     assert "BACKENDS" not in lockrotate.__all__ and "DEFAULT_BACKEND" not in lockrotate.__all__
