@@ -234,8 +234,8 @@ class SimSystem(System):
 
     # Locks ------------------------------------------------------------------------------
     def flock(self, fd: int, operation: int) -> None:
-        # Finding 7 (docs/simulation.md): a failing LOCK_UN kills the lock waiter thread. An
-        # unlock does not fail on a local filesystem; it may with SIM_UNLOCK_FAULTS=1.
+        # An unlock does not fail on a local filesystem; it may with SIM_UNLOCK_FAULTS=1 (it
+        # killed the lock waiter thread: finding 7, docs/simulation.md, fixed).
         unlock = operation & ~fcntl.LOCK_NB == fcntl.LOCK_UN
         self._enter("flock" if not unlock or UNLOCK_FAULTS else "")
         world, pid = self.world, self.pid
