@@ -87,6 +87,10 @@ class Trigger(Protocol):
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         """With the lock held: must *file* really roll over?"""
 
+    def period_over(self) -> Callable[[], bool] | None:
+        """A test of whether the time period now current has ended (None: no periods): a
+        failed rollover is tried again by then at the latest."""
+
     def hook_due(self, file: AppendFile, nbytes: int) -> bool:
         """The stdlib's ``shouldRollover`` answer (by size whatever ``backupCount``)."""
 
@@ -427,7 +431,7 @@ class Core:
         except (LockTimeout, LockUnusable):
             self._lock_failed()
         except Exception:
-            self.backoff.failed()
+            self.backoff.failed(period_over=self.trigger.period_over())
             self.outages.failed("roll")
         else:
             self.backoff.succeeded()
@@ -437,7 +441,7 @@ class Core:
     def _lock_failed(self) -> None:
         """From an ``except`` block: the lock could not be had (reported once per outage);
         until it is free again, no try waits for it."""
-        self.backoff.failed(lock=True)
+        self.backoff.failed(lock=True, period_over=self.trigger.period_over())
         self.outages.failed("lock")
 
     def _write_once(self, data: bytes) -> None:

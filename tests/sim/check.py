@@ -50,7 +50,6 @@ HANDOFF = 0.002  # the lock waiter's one grace beyond the deadline (lockrotate._
 CAUSE_WINDOW = 20.0
 #: Chaos that can cause an outage (forks, threads, new handlers and closes cannot).
 TROUBLE = frozenset({"kill", "stop", "clock", "fault"})
-LONGEST_RETRY = 2.0  # the longest pause before a failed rollover is tried again
 SLACK = 0.01  # virtual time a thread whose wait is over may wait more to be scheduled
 
 
@@ -472,21 +471,6 @@ class Checker:
             return "writer stopped mid-emit"
         if emit.backoff:
             return "writer in back-off after a failed rollover"
-        longest_emit = self.family.lock_timeout + HANDOFF + SLACK
-        for reported in self.reports.get(emit.handler, ()):
-            if emit.mono <= reported <= emit.mono + longest_emit:
-                return "writer's own rollover failed in this emit"
-        return None
-
-    def _near_trouble(self, emit: Emit) -> str | None:
-        """Finding 5: while any process is in an outage (or waits to retry after one), the
-        base file may not roll over at its boundary, and records of the next period join it
-        there. A record is held to its period only away from trouble."""
-        window = LONGEST_RETRY + self.family.check_interval + self.family.lock_timeout
-        for times in (self.sim.fired_at, self.trouble):
-            i = bisect.bisect_left(times, emit.mono - window)
-            if i < len(times) and times[i] <= emit.mono + self.family.lock_timeout:
-                return "written during or just after an outage"
         return None
 
     def _files(self, by_content: dict[bytes, int]) -> None:
@@ -521,20 +505,21 @@ class Checker:
 
     def _in_period(self, key: tuple[int, int], emit: Emit | None, name: str, start: float) -> None:
         """A record is in the file of a period its emit overlapped (it may be on its way
-        at a boundary), unless a known way put it elsewhere."""
+        at a boundary), unless the outage rule put it in an older one: while its handler's
+        rollover fails (its try in this emit failed, or it waits for the next try, which
+        comes at the next boundary at the latest) records go to the current file
+        (docs/guarantees.md)."""
         if (
             emit is None
             or not emit.returned
+            or emit.backoff
             or (emit.wall[0] < start + 1.0 and emit.wall[1] >= start)
         ):
             return
-        way = self._known(emit) or self._near_trouble(emit)
-        if way is not None:
-            self.known(f"misfiled: {way}")
-            return
         self.fail(
             f"w{key[0]}.{key[1]} (emit {emit.wall[0]:.3f}..{emit.wall[1]:.3f}) in {name}, "
-            f"whose period starts {start:.0f} (faults in its emit: {list(emit.fired)})"
+            f"whose period starts {start:.0f} (faults in its emit: {list(emit.fired)}, "
+            f"stopped: {emit.stopped})"
         )
 
     def _keys(self, data: bytes) -> list[tuple[int, int]]:

@@ -156,11 +156,19 @@ class SimHooked(SimSize):
 
 
 def in_backoff(handler: Any, now: float) -> bool:
-    """Whether *handler* is waiting for the next try of a failed rollover (or the lock is
-    stuck): read from its internals, without a call into the seam, only to name a known way
-    records go astray (docs/simulation.md, finding 1)."""
+    """Whether *handler* is waiting for the next try of a failed rollover (its pause not over,
+    nor the time period it failed in): read from its internals, without a call into the seam
+    (the simulated clock reads none), to tell the outage rule (records go to the current
+    file) from a misfiled record."""
     backoff = handler._core.backoff
-    return bool(backoff.lock_stuck or backoff.next_try > now)
+    over = backoff.period_over
+    return bool(backoff.next_try > now and (over is None or not over()))
+
+
+def tries(handler: Any) -> float:
+    """When *handler*'s failed rollover is next tried (0: none failed): it changes only as a
+    try fails or succeeds."""
+    return float(handler._core.backoff.next_try)
 
 
 def sim_namer(name: str) -> str:
@@ -276,7 +284,8 @@ class Emit:
     stopped: bool = False  # its process was stopped (SIGSTOP) during the emit
     write_failed: bool = False  # a call that writes a record failed (an injected fault)
     fired: tuple[str, ...] = ()  # the faults injected into this emit's calls
-    backoff: bool = False  # its handler waited for the next try of a failed rollover
+    #: Its handler waited for the next try of a failed rollover, or a try failed in its emit.
+    backoff: bool = False
 
     @property
     def excused(self) -> bool:
@@ -445,6 +454,7 @@ class Run:
             mono=sched.mono,
         )  # fmt: skip
         emit.backoff = in_backoff(handler, sched.mono)
+        next_try = tries(handler)
         self.emits[key] = emit
         self.in_emit[me.tid] = emit
         start = sim.wall()
@@ -468,7 +478,9 @@ class Run:
             self.in_emit.pop(me.tid, None)
             emit.write_failed = me.write_faults > faults
             emit.fired = tuple(me.fired[fired:])
-        emit.backoff = emit.backoff or in_backoff(handler, sched.mono)
+        # A try of its own failed in this emit (it may be ready again at once: a new period).
+        failed = tries(handler) not in (0.0, next_try)
+        emit.backoff = emit.backoff or failed or in_backoff(handler, sched.mono)
         emit.wall = (start, sim.wall())
         emit.returned = True
         emit.stopped = me.proc.stopped_total > stopped
