@@ -23,6 +23,7 @@ import calendar
 import gzip
 import hashlib
 import itertools
+import math
 import os
 import re
 import time
@@ -51,6 +52,12 @@ CAUSE_WINDOW = 20.0
 #: Chaos that can cause an outage (forks, threads, new handlers and closes cannot).
 TROUBLE = frozenset({"kill", "stop", "clock", "fault"})
 SLACK = 0.01  # virtual time a thread whose wait is over may wait more to be scheduled
+
+
+def _second(wall: float) -> int:
+    """The period of a wall time: the timed handlers roll every second (``when="S"``), and
+    every zone's offset is whole seconds."""
+    return math.floor(wall)
 
 
 class Violation(Exception):
@@ -505,14 +512,11 @@ class Checker:
 
     def _in_period(self, key: tuple[int, int], emit: Emit | None, name: str, start: float) -> None:
         """A record is in the file of a period its emit overlapped (it may be on its way
-        at a boundary), unless the outage rule put it in an older one: while its handler's
-        rollover fails (its try in this emit failed, or it waits for the next try, which
-        comes at the next boundary at the latest) records go to the current file
-        (docs/guarantees.md)."""
+        at a boundary), unless the outage rule put it in an older one (docs/guarantees.md)."""
         if (
             emit is None
             or not emit.returned
-            or emit.backoff
+            or self._outage_rule(emit)
             or (emit.wall[0] < start + 1.0 and emit.wall[1] >= start)
         ):
             return
@@ -521,6 +525,17 @@ class Checker:
             f"whose period starts {start:.0f} (faults in its emit: {list(emit.fired)}, "
             f"stopped: {emit.stopped})"
         )
+
+    @staticmethod
+    def _outage_rule(emit: Emit) -> bool:
+        """While its handler's rollover fails, a record goes to the current file, which may
+        belong to an older period: when its handler's try failed in its emit, or when the
+        handler waits for the next try of one that failed in the period the emit began in.
+        A failed try is tried again at the next boundary at the latest, so a wait that began
+        in an earlier period does not count."""
+        if emit.failed:
+            return True
+        return emit.failed_wall is not None and _second(emit.failed_wall) == _second(emit.wall[0])
 
     def _keys(self, data: bytes) -> list[tuple[int, int]]:
         return [(int(m[1]), int(m[2])) for m in RECORD.finditer(data)]

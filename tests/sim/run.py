@@ -155,19 +155,11 @@ class SimHooked(SimSize):
         return self.calls % 20 == 0
 
 
-def in_backoff(handler: Any, now: float) -> bool:
-    """Whether *handler* is waiting for the next try of a failed rollover (its pause not over,
-    nor the time period it failed in): read from its internals, without a call into the seam
-    (the simulated clock reads none), to tell the outage rule (records go to the current
-    file) from a misfiled record."""
-    backoff = handler._core.backoff
-    over = backoff.period_over
-    return bool(backoff.next_try > now and (over is None or not over()))
-
-
-def tries(handler: Any) -> float:
-    """When *handler*'s failed rollover is next tried (0: none failed): it changes only as a
-    try fails or succeeds."""
+def next_try(handler: Any) -> float:
+    """When *handler*'s failed rollover is next tried, by its pause alone (0: none failed; it
+    changes only as a try fails or succeeds): read from its internals, without a call into
+    the seam, to tell the outage rule (records go to the current file) from a misfiled or
+    lost record."""
     return float(handler._core.backoff.next_try)
 
 
@@ -286,6 +278,9 @@ class Emit:
     fired: tuple[str, ...] = ()  # the faults injected into this emit's calls
     #: Its handler waited for the next try of a failed rollover, or a try failed in its emit.
     backoff: bool = False
+    failed: bool = False  # a try of its handler's failed in its emit
+    #: When (wall) its handler's last try failed, if it waited for the next one at the start.
+    failed_wall: float | None = None
 
     @property
     def excused(self) -> bool:
@@ -366,6 +361,7 @@ class Run:
         self.checker.back = self.back_jumps
         self.handlers: list[Any] = []
         self.privates = _Privates(self.sim)
+        self.failed_wall: dict[int, float] = {}  # id() of a handler -> its last failed try
 
     # What the handlers report ------------------------------------------------------------
     def reported(self, handler: object, record: logging.LogRecord) -> None:
@@ -453,8 +449,10 @@ class Run:
             me.tid, seq, config=getattr(handler, "sim_config", None), handler=id(handler),
             mono=sched.mono,
         )  # fmt: skip
-        emit.backoff = in_backoff(handler, sched.mono)
-        next_try = tries(handler)
+        tried = next_try(handler)
+        emit.backoff = tried > sched.mono
+        if emit.backoff:
+            emit.failed_wall = self.failed_wall.get(id(handler))
         self.emits[key] = emit
         self.in_emit[me.tid] = emit
         start = sim.wall()
@@ -479,8 +477,10 @@ class Run:
             emit.write_failed = me.write_faults > faults
             emit.fired = tuple(me.fired[fired:])
         # A try of its own failed in this emit (it may be ready again at once: a new period).
-        failed = tries(handler) not in (0.0, next_try)
-        emit.backoff = emit.backoff or failed or in_backoff(handler, sched.mono)
+        emit.failed = next_try(handler) not in (0.0, tried)
+        if emit.failed:
+            self.failed_wall[id(handler)] = sim.wall()
+        emit.backoff = emit.backoff or emit.failed or next_try(handler) > sched.mono
         emit.wall = (start, sim.wall())
         emit.returned = True
         emit.stopped = me.proc.stopped_total > stopped
