@@ -312,6 +312,8 @@ class Result:
     chaos: list[Chaos] = field(default_factory=list)
     #: Records lost in known ways (reported to the lead, see docs/simulation.md), by way.
     excused: dict[str, int] = field(default_factory=dict)
+    #: Records astray in ways the guarantees' limits allow (mixed configurations), by way.
+    limits: dict[str, int] = field(default_factory=dict)
     budget: int = 0  # the steps it was given
 
     def trace(self, last: int = 25) -> str:
@@ -663,6 +665,7 @@ class Run:
             violation,
             self.chaos,
             dict(checker.excused),
+            dict(checker.limits),
             self.budget,
         )
 

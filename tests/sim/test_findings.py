@@ -47,6 +47,28 @@ def test_finding_5_a_failed_rollover_is_tried_again_when_the_next_period_begins(
     replay(family, seed, monkeypatch)
 
 
+def test_finding_1_a_trigger_blind_to_the_rotation_is_a_limit_of_mixed_configurations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rest of finding 1: in ``mixed`` seed 7 a handler whose own ``shouldRollover``
+    does not look at the file (it rolls every 20th call) appends to a file another process
+    rotated, and the numbered chain drops it within ``check_interval``, before the handler's
+    next check of the base path. Seeing that on every record would cost a ``stat`` per
+    record; it is a documented limit of mixed configurations, allowed only where the
+    handlers' triggers differ: with the same run judged as a family of one trigger, it is a
+    violation."""
+    monkeypatch.setattr(check, "STRICT", True)
+    result = Run(FAMILIES["mixed"], 7, SEED_STEPS).go()
+    assert result.violation is None, result.trace()
+    assert result.excused == {}
+    assert result.limits["written within check_interval of a rotation by another trigger"] > 0
+    run = Run(FAMILIES["mixed"], 7, SEED_STEPS)
+    run.checker.mixed = False
+    judged = run.go()
+    assert judged.violation is not None
+    assert "after it had left the log" in str(judged.violation)
+
+
 def test_finding_8_a_closed_file_is_reopened_not_dropped(tmp_path: Path) -> None:
     """Finding 8: a child forked while another thread rolls over copies the file that
     thread has just closed (its descriptor -1), with the fast path still open to it. Its
