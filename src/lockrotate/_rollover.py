@@ -347,17 +347,21 @@ class Core:
                     self.next_check = now
                 file = followed or file
             self.deferred = not self.backoff.ready()
+            if not self.deferred:
+                if due is None:
+                    due = self._due(file, len(data), record, should)
+                if due and not self._roll_reporting(len(data), should is not None, do):
+                    # Our try failed, perhaps after waiting for the lock while the others
+                    # rotated our file away: this record looks again too.
+                    self.deferred = True
+                    file = self._attempt("follow", self.follow) or self.file or file
+                elif due:
+                    file = self.file or file
             if self.deferred:
                 # After our own failed rollover the trigger is not asked, so nothing tells us
                 # that the others rotated our file: until the next try, every record checks
                 # the base path (one stat), or retention may remove the file it goes to.
                 self.next_check = now
-            else:
-                if due is None:
-                    due = self._due(file, len(data), record, should)
-                if due:
-                    self._roll_reporting(len(data), should is not None, do)
-                    file = self.file or file
         self._append(file, data)
 
     def _current_locked(self) -> AppendFile:
@@ -413,9 +417,9 @@ class Core:
 
     def _roll_reporting(
         self, nbytes: int, force: bool, do: DoRollover | None, locked: bool = False
-    ) -> None:
+    ) -> bool:
         """Roll over (through the handler's ``doRollover`` if it has its own); a failure is
-        reported once per outage and tried again after a pause."""
+        reported once per outage and tried again after a pause. False: it failed."""
         try:
             if do is not None:
                 do()
@@ -430,13 +434,15 @@ class Core:
                     self.archive.trash.empty()
         except (LockTimeout, LockUnusable):
             self._lock_failed()
+            return False
         except Exception:
             self.backoff.failed(period_over=self.trigger.period_over())
             self.outages.failed("roll")
-        else:
-            self.backoff.succeeded()
-            self.outages.ok("lock")
-            self.outages.ok("roll")
+            return False
+        self.backoff.succeeded()
+        self.outages.ok("lock")
+        self.outages.ok("roll")
+        return True
 
     def _lock_failed(self) -> None:
         """From an ``except`` block: the lock could not be had (reported once per outage);

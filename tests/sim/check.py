@@ -96,6 +96,7 @@ class Checker:
         self.back_steps: list[float] = []  # when the wall clock was stepped back
         self.trouble: list[float] = []  # when something happened that may cause an outage
         self.rotated_at: dict[int, float] = {}  # inode -> when it left the base name
+        self.created_at: dict[int, float] = {}  # inode -> when it was made as the base file
         self.verified: set[bytes] = set()  # digests of compressed copies checked as plain left
         #: Known ways records are lost (found by this simulator; see docs/simulation.md).
         self.excused: dict[str, int] = defaultdict(int)
@@ -136,6 +137,8 @@ class Checker:
         name = self._name(event.path)
         dest = self._name(event.dest) if event.dest else None
         if event.op == "create" and name is not None:
+            if name == self.base:
+                self.created_at[event.ino] = self.sim.sched.mono
             self._in_scheme(name)
             if self.is_log(name):
                 self.named[event.ino].add(name)
@@ -190,7 +193,7 @@ class Checker:
             return
         world = self.sim.world
         data = bytes(world.inodes[ino].data)
-        self._periods(name, data)
+        self._periods(name, data, ino)
         if not name.endswith(".gz"):
             packed = self._holder(name + ".gz")
             if packed is not None:
@@ -501,18 +504,34 @@ class Checker:
                     self.fail(f"{name} decompresses to gzip data (compressed twice)")
                 elif data not in by_content and hashlib.sha1(data).digest() not in self.verified:
                     self.fail(f"{name} decompresses to bytes no plain file of the log held")
-            self._periods(name, data)
+            self._periods(name, data, inode.ino)
 
-    def _periods(self, name: str, data: bytes) -> None:
-        """Every record of the dated file *name* (plain *data*) in its period."""
+    def _periods(self, name: str, data: bytes, ino: int) -> None:
+        """Every record of the dated file *name* (plain *data*, inode *ino*) in its period."""
         m = self.timed.fullmatch(name)
         zones = {config.utc for config in self.family.configs if config.kind != "size"}
         if m is None or len(zones) != 1 or self.back or data.startswith(GZIP_MAGIC):
             return
         label = time.strptime(m[1], LABEL_FORMAT)
         start = calendar.timegm(label) if True in zones else time.mktime(label)
+        if self._undated(ino):
+            return
         for key in self._keys(data):
             self._in_period(key, self.emits.get(key), name, start)
+
+    def _undated(self, ino: int) -> bool:
+        """Whether the period file could not be read or written while *ino* was the base
+        file: the processes then date it each by its last write or their own view, so its
+        period is as precise as that (docs/guarantees.md: a period file that cannot be used
+        is reported, and costs the precision of the dating)."""
+        born = self.created_at.get(ino, float("-inf"))
+        left = self.rotated_at.get(ino, float("inf"))
+        path = f"{self.folder}/.{self.base}.period"
+        ledger = self.sim.world.names(self.folder).get(f".{self.base}.period")
+        return any(
+            born <= when <= left and (at == path or (ledger is not None and target == ledger.ino))
+            for when, at, target in self.sim.fired_on
+        )
 
     def _in_period(self, key: tuple[int, int], emit: Emit | None, name: str, start: float) -> None:
         """A record is in the file of a period its emit overlapped (it may be on its way
