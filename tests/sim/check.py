@@ -10,7 +10,7 @@ At the end, from every inode ever written (the world keeps them all): every reco
 ``emit`` returned without a report is in exactly one file, whole, in order per writer, and not
 written into a file already gone from the log; each compressed file decompresses, once, to
 exactly the bytes of a plain file; timed logs: each record in the file of a period its ``emit``
-overlapped; no handler reporting more than once per outage.
+overlapped, or an older one by the outage rule; no handler reporting more than once per outage.
 
 The naming scheme here is written from the README, not taken from lockrotate, so that a name
 lockrotate invents cannot pass.
