@@ -6,8 +6,9 @@ Between rollovers nobody takes a lock: every process appends whole records to it
 whose trigger says "roll over" then:
 
 1. takes the inter-process lock, bounded by one deadline for the thread mutex and the file
-   lock together (on timeout it goes on writing to the file it has; later tries wait a
-   growing pause and do not block on the lock until it is free again);
+   lock together (on timeout it goes on writing to the file the base path names, checked
+   for every record until the next try; later tries wait a growing pause, which ends at the
+   next time boundary at the latest, and do not block on the lock until it is free again);
 2. re-checks the base path: if it no longer names the file this process writes to, another
    process (or logrotate, or a person) has already moved it, so this process adopts the new
    file, opening it in append mode, and decides again on that file;
