@@ -558,9 +558,16 @@ class Core:
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1
-        self.file = fresh
+        self.file = None
         if fresh.regular and self.dating is not None:
-            self._date(self.dating, fresh, locked)
+            # Dated before it is ours: a file whose dating failed (an fstat with EIO) would
+            # be written as if it belonged to the period this process knew before.
+            try:
+                self._date(self.dating, fresh, locked)
+            except BaseException:
+                fresh.close()
+                raise
+        self.file = fresh
         return fresh
 
     def _date(self, dating: Dating, file: AppendFile, locked: bool) -> None:
