@@ -552,6 +552,20 @@ class Core:
         return fresh
 
     def _open(self, locked: bool, reader_wait: float = 0.0) -> AppendFile:
+        """Open the base file and make it ours, dated. Without the lock another process may
+        rotate it meanwhile, and a file dated then by its last write (a record on its way
+        at a boundary) would take the next period's records: what the base path names after
+        the dating is adopted instead (one ``stat`` per adoption of a timed log)."""
+        fresh = self._open_dated(locked, reader_wait)
+        if locked or not fresh.regular or self.dating is None or self.reentered():
+            return fresh
+        try:
+            current = fresh.is_current()
+        except OSError:
+            return fresh  # (the next check looks again)
+        return fresh if current else self._open_dated(locked, reader_wait)
+
+    def _open_dated(self, locked: bool, reader_wait: float) -> AppendFile:
         fresh = AppendFile(
             self.base_path, self.permissions, self.system, self.line_end, reader_wait
         )
