@@ -553,12 +553,13 @@ class Checker:
     def _outage_rule(emit: Emit) -> bool:
         """While its handler's rollover fails, a record goes to the current file, which may
         belong to an older period: when its handler's try failed in its emit, or when the
-        handler waits for the next try of one that failed in the period the emit began in.
-        A failed try is tried again at the next boundary at the latest, so a wait that began
-        in an earlier period does not count."""
+        handler waits for the next try of one that failed in the period in which the record
+        met the handler (once it had the handler's lock). A failed try is tried again at the
+        next boundary at the latest, so a wait that began in an earlier period does not
+        count."""
         if emit.failed:
             return True
-        return emit.failed_wall is not None and _second(emit.failed_wall) == _second(emit.wall[0])
+        return emit.failed_wall is not None and _second(emit.failed_wall) == _second(emit.met)
 
     def _keys(self, data: bytes) -> list[tuple[int, int]]:
         return [(int(m[1]), int(m[2])) for m in RECORD.finditer(data)]

@@ -279,8 +279,10 @@ class Emit:
     #: Its handler waited for the next try of a failed rollover, or a try failed in its emit.
     backoff: bool = False
     failed: bool = False  # a try of its handler's failed in its emit
-    #: When (wall) its handler's last try failed, if it waited for the next one at the start.
+    #: When (wall) its handler's last try failed, if it waited for the next one when the
+    #: record met the handler (at ``met``, once it had the handler's lock).
     failed_wall: float | None = None
+    met: float = 0.0
 
     @property
     def excused(self) -> bool:
@@ -451,10 +453,6 @@ class Run:
             me.tid, seq, config=getattr(handler, "sim_config", None), handler=id(handler),
             mono=sched.mono,
         )  # fmt: skip
-        tried = next_try(handler)
-        emit.backoff = tried > sched.mono
-        if emit.backoff:
-            emit.failed_wall = self.failed_wall.get(id(handler))
         self.emits[key] = emit
         self.in_emit[me.tid] = emit
         start = sim.wall()
@@ -465,6 +463,13 @@ class Run:
             # serialization of one process's threads, not lockrotate's) left out of the wait.
             handler.acquire()
             blocked, stopped = me.blocked_total, me.proc.stopped_total
+            # The handler's back-off as this record meets it (another thread's emit may
+            # have failed a try while this one waited for the handler).
+            tried = next_try(handler)
+            emit.backoff = tried > sched.mono
+            emit.met = sim.wall()
+            if emit.backoff:
+                emit.failed_wall = self.failed_wall.get(id(handler))
             try:
                 handler.emit(record)
             finally:
@@ -478,7 +483,9 @@ class Run:
             self.in_emit.pop(me.tid, None)
             emit.write_failed = me.write_faults > faults
             emit.fired = tuple(me.fired[fired:])
-        # A try of its own failed in this emit (it may be ready again at once: a new period).
+        # A try of its own failed in this emit (it may be ready again at once: a new period);
+        # it failed by the emit's end, the time kept for it (lenient if the emit spanned a
+        # boundary).
         emit.failed = next_try(handler) not in (0.0, tried)
         if emit.failed:
             self.failed_wall[id(handler)] = sim.wall()
