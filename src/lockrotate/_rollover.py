@@ -217,6 +217,9 @@ class Core:
         self.deferred = False
         # Until when (``monotonic``) records may take the fast path; 0: the next one does not.
         self.fast_until = 0.0
+        # The record on the slow path: its thread, and the deadline of its first wait for the
+        # lock (inf: none yet).
+        self._bound: tuple[int, float] | None = None
 
     # The write path ------------------------------------------------------------------------
 
@@ -324,46 +327,52 @@ class Core:
             self.outages.ok("write")
 
     def _slow(self, data: bytes, due: bool | None, record: logging.LogRecord) -> None:
-        """Everything but the fast path: open, follow an outside move, roll over."""
-        should, do = self.should, self.do
-        self.check_fork()
-        if self.closed:
-            self._write_once(data)
-            return
-        if self.strict and not self._strict(data, record, should, do):
-            return
-        file = self._attempt("open", self.ensure_open)
-        if file is None:
-            return
-        if file.regular and self.holder != self.system.thread_id():
-            # (This thread holds the lock: a namer, rotator or handleError that logs during
-            # our own rollover writes where we are.)
-            now = self._monotonic()
-            if now >= self.next_check:
-                self.next_check = now + self.check_interval
-                followed = self._attempt("follow", self.follow)
-                if followed is None:
-                    # Our file may be rotated away, and then out of the log, by the others
-                    # before the next check: the next record looks again.
+        """Everything but the fast path: open, follow an outside move, roll over. Every wait
+        for the lock in it (dating a file it adopts, then rolling over) ends by the deadline
+        of the first, so that a record waits one ``lock_timeout`` in all."""
+        outer, self._bound = self._bound, (self.system.thread_id(), math.inf)
+        try:
+            should, do = self.should, self.do
+            self.check_fork()
+            if self.closed:
+                self._write_once(data)
+                return
+            if self.strict and not self._strict(data, record, should, do):
+                return
+            file = self._attempt("open", self.ensure_open)
+            if file is None:
+                return
+            if file.regular and self.holder != self.system.thread_id():
+                # (This thread holds the lock: a namer, rotator or handleError that logs during
+                # our own rollover writes where we are.)
+                now = self._monotonic()
+                if now >= self.next_check:
+                    self.next_check = now + self.check_interval
+                    followed = self._attempt("follow", self.follow)
+                    if followed is None:
+                        # Our file may be rotated away, and then out of the log, by the others
+                        # before the next check: the next record looks again.
+                        self.next_check = now
+                    file = followed or file
+                self.deferred = not self.backoff.ready()
+                if not self.deferred:
+                    if due is None:
+                        due = self._due(file, len(data), record, should)
+                    if due and not self._roll_reporting(len(data), should is not None, do):
+                        # Our try failed, perhaps after waiting for the lock while the others
+                        # rotated our file away: this record looks again too.
+                        self.deferred = True
+                        file = self._attempt("follow", self.follow) or self.file or file
+                    elif due:
+                        file = self.file or file
+                if self.deferred:
+                    # After our own failed rollover the trigger is not asked, so nothing tells us
+                    # that the others rotated our file: until the next try, every record checks
+                    # the base path (one stat), or retention may remove the file it goes to.
                     self.next_check = now
-                file = followed or file
-            self.deferred = not self.backoff.ready()
-            if not self.deferred:
-                if due is None:
-                    due = self._due(file, len(data), record, should)
-                if due and not self._roll_reporting(len(data), should is not None, do):
-                    # Our try failed, perhaps after waiting for the lock while the others
-                    # rotated our file away: this record looks again too.
-                    self.deferred = True
-                    file = self._attempt("follow", self.follow) or self.file or file
-                elif due:
-                    file = self.file or file
-            if self.deferred:
-                # After our own failed rollover the trigger is not asked, so nothing tells us
-                # that the others rotated our file: until the next try, every record checks
-                # the base path (one stat), or retention may remove the file it goes to.
-                self.next_check = now
-        self._append(file, data)
+            self._append(file, data)
+        finally:
+            self._bound = outer
 
     def _current_locked(self) -> AppendFile:
         """With the lock held: the file the base path names, adopted if it is not ours."""
@@ -624,6 +633,11 @@ class Core:
             self.after_fork()
         lock, stats = self.lock, self.stats
         deadline = self.backoff.deadline(lock.timeout)
+        bound = self._bound
+        if bound is not None and bound[0] == self.system.thread_id():
+            # A record's waits end by the deadline of its first (see _slow).
+            deadline = min(deadline, bound[1])
+            self._bound = (bound[0], deadline)
         if not self.mutex.acquire(timeout=max(0.0, deadline - self._monotonic())):
             stats.timed_out()
             raise LockTimeout(lock.path, lock.timeout)
