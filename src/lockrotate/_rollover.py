@@ -151,6 +151,7 @@ ShouldRollover = Callable[[logging.LogRecord], bool]
 
 DoRollover = Callable[[], None]
 _SEEK_END = 2  # os.SEEK_END, the same on every POSIX system
+_ADOPTIONS = 3  # tries to adopt a timed log's base file that others keep rotating meanwhile
 _ANY = Terms(None, -math.inf, math.inf, None)
 
 
@@ -564,15 +565,15 @@ class Core:
         """Open the base file and make it ours, dated. Without the lock another process may
         rotate it meanwhile, and a file dated then by its last write (a record on its way
         at a boundary) would take the next period's records: what the base path names after
-        the dating is adopted instead (one ``stat`` per adoption of a timed log)."""
-        fresh = self._open_dated(locked, reader_wait)
-        if locked or not fresh.regular or self.dating is None or self.reentered():
-            return fresh
-        try:
-            current = fresh.is_current()
-        except OSError:
-            return fresh  # (the next check looks again)
-        return fresh if current else self._open_dated(locked, reader_wait)
+        the dating is adopted instead (one ``stat`` per adoption of a timed log; a few tries,
+        then the next check looks again)."""
+        for _ in range(_ADOPTIONS):
+            fresh = self._open_dated(locked, reader_wait)
+            if locked or not fresh.regular or self.dating is None or self.reentered():
+                break
+            if self._still_current(fresh):
+                break
+        return fresh
 
     def _open_dated(self, locked: bool, reader_wait: float) -> AppendFile:
         fresh = AppendFile(
@@ -601,12 +602,21 @@ class Core:
             return
         try:
             with self.held():
-                dating.adopted(file, True)
+                # Recorded only if still the base file: rotated while we waited for the lock,
+                # its entry would replace the new file's (``_open`` then adopts that one).
+                dating.adopted(file, self._still_current(file))
         except (LockTimeout, LockUnusable):
             self._lock_failed()
             dating.adopted(file, False)
         else:
             self.backoff.succeeded()
+
+    def _still_current(self, file: AppendFile) -> bool:
+        """Whether the base path still names *file* (assumed so if it cannot be looked at)."""
+        try:
+            return file.is_current()
+        except OSError:
+            return True
 
     # The lock ------------------------------------------------------------------------------
 

@@ -50,18 +50,21 @@ def test_finding_5_a_failed_rollover_is_tried_again_when_the_next_period_begins(
     replay(family, seed, monkeypatch)
 
 
-@pytest.mark.parametrize("seed", [53, 122])
+@pytest.mark.parametrize(("family", "seed"), [("time", 53), ("time", 122), ("timesize", 161)])
 def test_finding_5_a_base_file_is_dated_as_it_is_adopted(
-    seed: int, monkeypatch: pytest.MonkeyPatch
+    family: str, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Finding 5, found once the checker stopped excusing records near any outage: a file
     adopted without its period learnt took the records of the period the process knew.
     ``time`` seed 53: a new process's dating of the base file failed (``fstat`` with EIO),
     and it kept the file, undated, as its own. Seed 122: the file was rotated while the
     process dated it, so the period file named the next file, and the dating by last write
-    (a record on its way at the boundary) put the old file in the new period. Each seed
-    misfiled records on the code before its fix (the file is opened and dated again)."""
-    replay("time", seed, monkeypatch)
+    (a record on its way at the boundary) put the old file in the new period. ``timesize``
+    seed 161: the file was rotated while the process waited for the lock to date it, and
+    its entry replaced the new file's in the period file. Each seed misfiled records on the
+    code before its fix (the file is opened and dated again, up to three times, and dated
+    under the lock only if still the base file)."""
+    replay(family, seed, monkeypatch)
 
 
 def test_finding_1_a_trigger_blind_to_the_rotation_is_a_limit_of_mixed_configurations(
