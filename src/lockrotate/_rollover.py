@@ -226,7 +226,7 @@ class Core:
         # regular file or a pipe is open, not in strict mode, not torn, and that the base path
         # was checked within ``check_interval``. Then a handler's own ``shouldRollover``
         # (``ask``) is asked, or the trigger's terms are tested: ``_policy.due_by``, inlined
-        # (a call would cost a tenth of the record).
+        # (a call would cost a frame per record).
         if self._monotonic() < self.fast_until:
             file = self.file
             n = len(data)
