@@ -18,7 +18,7 @@ from lockrotate._ledger import PeriodLedger
 from lockrotate._naming import Namer
 from lockrotate._outage import Outages
 from lockrotate._permissions import Permissions
-from lockrotate._policy import SizePolicy, TimePolicy
+from lockrotate._policy import SizePolicy, Terms, TimePolicy
 from lockrotate._schedule import make_schedule
 
 MINUTE = make_schedule("M", 1, True, None)
@@ -206,6 +206,33 @@ def test_time_due_by_size_within_a_period(file: AppendFile) -> None:
     file.write(b"z" * 40)
     assert not policy.due(file, 10)
     assert policy.due(file, 11)
+
+
+def outside(terms: Terms, file: AppendFile, nbytes: int) -> bool:
+    """A record is due by *terms* as their docstring reads (``Core.write`` tests them so)."""
+    if terms.clock is not None and not terms.since <= terms.clock() < terms.until:
+        return True
+    size = file.size()
+    return terms.limit is not None and size > 0 and size + nbytes > terms.limit
+
+
+@pytest.mark.parametrize("written", [0, 40, 50])
+def test_the_terms_are_the_triggers_due_as_data(file: AppendFile, written: int) -> None:
+    """The fast path tests a policy's ``terms`` instead of calling its ``due``: the two agree
+    for size, time, and time with size, at and around the limits and the boundaries."""
+    file.write(b"z" * written)
+    clock = FakeClock(T0 + 1)
+    policies: list[SizePolicy | TimePolicy] = [
+        SizePolicy(file.path, max_bytes, keep, Hooks())
+        for max_bytes in (0, 50, 100)
+        for keep in (0, 3)
+    ]
+    policies += [time_policy(file.path, clock, Recorder(), max_bytes=m) for m in (0, 50)]
+    for now in (T0 + 1, T0 + 59.999, T0 + 60, T0 - 0.5):
+        clock.now = now
+        for policy in policies:
+            for nbytes in (1, 10, 11, 100):
+                assert policy.due(file, nbytes) == outside(policy.terms(), file, nbytes)
 
 
 def test_a_new_file_is_recorded_with_its_period(base: str, file: AppendFile) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import logging.handlers
 import math
+import os
 from collections.abc import Callable
 from typing import Final, NamedTuple, Protocol
 
@@ -33,9 +34,9 @@ from ._system import REAL, System
 
 
 class Terms(NamedTuple):
-    """When a file is due, as data the write path can test without a call: outside
-    ``[since, until)`` on ``clock`` (None: never by time), or when a record would take a
-    non-empty file past ``limit`` bytes (None: never by size). See :func:`due_by`."""
+    """The trigger's ``due``, as data the write path tests without a call (``Core.write``):
+    a record is due outside ``[since, until)`` on ``clock`` (None: never by time), or when
+    it would take a non-empty file past ``limit`` bytes (None: never by size)."""
 
     clock: Callable[[], float] | None
     since: float
@@ -43,14 +44,7 @@ class Terms(NamedTuple):
     limit: int | None
 
 
-def due_by(terms: Terms, file: AppendFile, nbytes: int) -> bool:
-    """Must *file* roll over before *nbytes* more, by *terms*? (``Core.write`` inlines it.)"""
-    clock, since, until, limit = terms
-    if clock is not None and not since <= clock() < until:
-        return True
-    return limit is not None and size_due(file, nbytes, limit)
-
-
+_SEEK_END: Final = os.SEEK_END
 #: What a rotated file's name may carry: nothing, or a compressed copy's extension.
 _COPIES: Final = ("", *EXTENSIONS.values())
 
@@ -98,6 +92,7 @@ class SizePolicy:
         system: System = REAL,
     ) -> None:
         self.system = system
+        self.lseek = system.lseek
         self.base_path = base_path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
@@ -122,7 +117,12 @@ class SizePolicy:
         return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
-        return due_by(self.terms(), file, nbytes)
+        """``size_due``, inlined: strict mode asks it for every record."""
+        max_bytes = self.max_bytes
+        if max_bytes <= 0 or self.backup_count <= 0:
+            return False
+        size = self.lseek(file.fd, 0, _SEEK_END)
+        return size > 0 and size + nbytes > max_bytes
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         return self.due(file, nbytes)
@@ -246,7 +246,10 @@ class TimePolicy:
         return Terms(self.clock, self.period, self.rollover_at, limit)
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
-        return due_by(self.terms(), file, nbytes)
+        now = self.clock()
+        if now >= self.rollover_at or now < self.period:
+            return True
+        return self.max_bytes > 0 and size_due(file, nbytes, self.max_bytes)
 
     def _recorded(self, file: AppendFile) -> int | None:
         """The period the ledger holds for *file*, if it is believable."""

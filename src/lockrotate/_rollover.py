@@ -225,8 +225,8 @@ class Core:
         # The fast path: one write, nothing else. ``fast_until`` (see ``arm``) says that a
         # regular file or a pipe is open, not in strict mode, not torn, and that the base path
         # was checked within ``check_interval``. Then a handler's own ``shouldRollover``
-        # (``ask``) is asked, or the trigger's terms are tested: ``_policy.due_by``, inlined
-        # (a call would cost a frame per record).
+        # (``ask``) is asked, or the trigger's terms (its ``due`` as data) are tested here,
+        # which saves a frame per record.
         if self._monotonic() < self.fast_until:
             file = self.file
             n = len(data)
