@@ -1,11 +1,21 @@
-"""The period ledger: which base file holds which time period, kept beside the lock file.
+"""The period ledger: which base file holds which time period, and the rotation book, kept
+beside the lock file. Both are written under the lock only.
 
-One line, ``device inode period-start signature``, padded to a fixed width and rewritten in
-place under the lock. ``lockrotate status`` reads it with :func:`parse_entry` too.
+The first line, ``device inode period-start signature``, is padded to a fixed width and
+rewritten in place (``lockrotate status`` reads it with :func:`parse_entry` too). After it,
+the *rotation book*: a ring of fixed-width records ``number key crc``, one per rotation of a
+dated log, numbered in the order the rotations happened. Retention orders dated files by it
+(their last write and their labels can both mislead: docs/simulation.md, findings 4 and 6).
+A record is one ``pwrite``: one torn by a kill or a full disk, or planted, fails its crc and
+is ignored, and a file the book does not know is ordered by its last write, as before.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import os
+import zlib
 from collections.abc import Callable
 
 from ._files import Identity, check_companion, companion_warning, open_companion
@@ -13,6 +23,15 @@ from ._permissions import Permissions
 from ._system import REAL, System
 
 PERIOD_WIDTH = 128
+#: One record of the rotation book: ``number key crc``, padded, ending in a line end.
+BOOK_WIDTH = 48
+#: The fewest rotations the book remembers (more with a larger ``backupCount``).
+BOOK_MIN = 32
+#: How many records a reader looks at: every slot a process with another ``backupCount``
+#: may have written, up to a bound (a planted large file costs one bounded read).
+_BOOK_READ = 2048
+#: Rotation numbers stay below this, so that the next one fits its record.
+_NUMBER_LIMIT = 1 << 62
 
 
 def parse_entry(raw: bytes) -> tuple[Identity, int, str] | None:
@@ -81,6 +100,34 @@ class PeriodLedger:
             self.system.close(fd)
         return parse_entry(raw)
 
+    def book(self) -> Book:
+        """The rotation book; raises OSError if the ledger cannot be read (no ledger: empty)."""
+        try:
+            fd = self._open(create=False)
+        except FileNotFoundError:
+            return Book({})
+        try:
+            return Book.parse(self.system.pread(fd, _BOOK_READ * BOOK_WIDTH, PERIOD_WIDTH))
+        finally:
+            self.system.close(fd)
+
+    def note_rotation(self, name: str, capacity: int) -> None:
+        """With the lock held: the next rotation makes the rotated file *name*. Written
+        before the rename, so that a rotated file is never newer than the book: a rollover
+        that fails or is killed after this leaves a record of a name that does not exist (the
+        next try records it again, with a higher number). *capacity*: how many records the
+        ring holds (:func:`book_capacity`)."""
+        fd = self._open(create=True)
+        try:
+            raw = self.system.pread(fd, _BOOK_READ * BOOK_WIDTH, PERIOD_WIDTH)
+            number = Book.parse(raw).next
+            offset = PERIOD_WIDTH + (number % capacity) * BOOK_WIDTH
+            record = book_record(number, name)
+            if self.system.pwrite(fd, record, offset) != len(record):
+                raise OSError(errno.ENOSPC, "the rotation book's record was cut short", self.path)
+        finally:
+            self.system.close(fd)
+
     def write(self, identity: Identity, period: int) -> None:
         line = f"{identity[0]} {identity[1]} {period} {self.signature}"
         fd = self._open(create=True)
@@ -88,3 +135,70 @@ class PeriodLedger:
             self.system.pwrite(fd, line.ljust(PERIOD_WIDTH - 1).encode("ascii") + b"\n", 0)
         finally:
             self.system.close(fd)
+
+
+def book_capacity(backup_count: int) -> int:
+    """How many rotations the book remembers for a log keeping *backup_count* files: twice
+    that, so that a rotated file retention still weighs is known to it."""
+    return max(BOOK_MIN, 2 * backup_count)
+
+
+def book_key(name: str) -> str:
+    """A rotated file's key in the book: a digest of its name (any name fits a record)."""
+    return hashlib.blake2b(os.fsencode(name), digest_size=8).hexdigest()
+
+
+def _crc(body: bytes) -> str:
+    return f"{zlib.crc32(body):08x}"
+
+
+def book_record(number: int, name: str) -> bytes:
+    """The book's record of rotation *number*, which made the rotated file *name*."""
+    body = f"{number:016x} {book_key(name)}".encode("ascii")
+    line = body + b" " + _crc(body).encode("ascii")
+    return line.ljust(BOOK_WIDTH - 1) + b"\n"
+
+
+def parse_record(raw: bytes) -> tuple[int, str] | None:
+    """A book record's rotation number and key; None if it is torn, planted or empty."""
+    if len(raw) != BOOK_WIDTH or not raw.endswith(b"\n"):
+        return None
+    try:
+        number, key, crc = raw.decode("ascii").split()
+        value = int(number, 16)
+        int(key, 16)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    body = f"{number} {key}".encode("ascii")
+    if (len(number), len(key)) != (16, 16) or crc != _crc(body) or not 0 < value < _NUMBER_LIMIT:
+        return None
+    return value, key
+
+
+class Book:
+    """The rotation book as read: which rotation made which rotated name."""
+
+    def __init__(self, numbers: dict[str, int]) -> None:
+        self._numbers = numbers
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Book:
+        """The book from the bytes after the period line; bad records are left out."""
+        numbers: dict[str, int] = {}
+        for start in range(0, len(raw) - BOOK_WIDTH + 1, BOOK_WIDTH):
+            record = parse_record(raw[start : start + BOOK_WIDTH])
+            if record is not None:
+                number, key = record
+                # A name made again (its older file gone) counts by its latest rotation.
+                numbers[key] = max(number, numbers.get(key, 0))
+        return cls(numbers)
+
+    def number(self, name: str) -> int | None:
+        """The rotation that made the rotated file *name* (without compression extension);
+        None if the book does not know it (older than the book, or its record lost)."""
+        return self._numbers.get(book_key(name))
+
+    @property
+    def next(self) -> int:
+        """The number of the next rotation."""
+        return max(self._numbers.values(), default=0) + 1

@@ -18,7 +18,7 @@ from typing import Final, Protocol
 from ._archive import Inventory, Scheme, still
 from ._compress import EXTENSIONS
 from ._files import AppendFile, lexists, never_overwrite
-from ._ledger import PeriodLedger
+from ._ledger import Book, PeriodLedger, book_capacity
 from ._naming import (
     Namer,
     NumberedScheme,
@@ -97,6 +97,10 @@ class SizePolicy:
 
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
+
+    def book(self) -> None:
+        """Numbered names are their own order: no book."""
+        return None
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         """``size_due``, inlined: it is asked for every record."""
@@ -218,6 +222,11 @@ class TimePolicy:
     def scheme(self) -> Scheme:
         return TimedScheme(self.base_path, self.schedule, user_naming(self.hooks))
 
+    def book(self) -> Book:
+        """The rotation book, which orders the rotated files for retention (raises OSError
+        if the ledger cannot be read)."""
+        return self.ledger.book()
+
     def _enter(self, period: int) -> None:
         self.period = period
         self.rollover_at = self.schedule.next_boundary(period)
@@ -295,10 +304,19 @@ class TimePolicy:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             check_rotated_name(self.base_path, dest, self.scheme().parse)
             if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
+                self._note(dest)
                 self.hooks.rotate(self.base_path, dest)
                 inventory.record(self.base_path, dest)
                 return
             counter += 1  # a name this log's scheme does not recognise as its own: keep it
+
+    def _note(self, dest: str) -> None:
+        """Record in the book, before the rename, which rotation makes *dest*; a failure is
+        reported and costs only this file's place in retention's order (by its last write)."""
+        try:
+            self.ledger.note_rotation(os.path.basename(dest), book_capacity(self.backup_count))
+        except OSError:
+            self.outages.failed("period")
 
     def created(self, file: AppendFile) -> None:
         period = self.schedule.period_start(self.clock())

@@ -59,7 +59,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from ._archive import Archive, Inventory, Scheme
+from ._archive import Archive, Book, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
 from ._files import AppendFile, companion_warning
@@ -99,6 +99,9 @@ class Roller(Protocol):
 
     def scheme(self) -> Scheme:
         """The naming scheme of the rotated files."""
+
+    def book(self) -> Book | None:
+        """Which rotation made which rotated file (None: the names are their own order)."""
 
     def rotate_locked(self, file: AppendFile, inventory: Inventory, discard: Discard) -> None:
         """With the lock held: move the base file away."""
