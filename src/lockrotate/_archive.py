@@ -125,8 +125,12 @@ class Entry:
         return sum(info.size for info in self.files)
 
     @functools.cached_property
+    def mtime_ns(self) -> int:
+        return max(info.mtime_ns for info in self.files)
+
+    @functools.cached_property
     def mtime(self) -> float:
-        return max(info.mtime_ns for info in self.files) / 1e9
+        return self.mtime_ns / 1e9
 
     @functools.cached_property
     def name(self) -> str:
@@ -144,8 +148,9 @@ class Entry:
 class Book(Protocol):
     """Which rotation made which rotated file (:class:`lockrotate._ledger.Book`)."""
 
-    def number(self, name: str) -> int | None:
-        """The rotation that made the rotated file *name*; None if it is not known."""
+    def rotation(self, name: str, inode: int | None) -> tuple[int, int] | None:
+        """The number and time (ns) of the rotation that made the rotated file *name* out
+        of the file *inode* (None: not known); None if the book does not know it."""
 
 
 class Scheme(Protocol):
@@ -303,22 +308,29 @@ class Inventory:
         with another time zone or ``when`` for the same log writes labels this scheme reads
         otherwise), and so can their last write (a late append to an older file, a clock
         stepped back). The files the book does not know (older than it, or their record
-        lost) keep their place by last write, then by name, and the known ones are ordered
-        by number among the places they hold."""
+        lost) are placed by their last write among the times of the rotations the book
+        knows, then by name; the known ones are ordered by number among the places they
+        hold (a clock stepped back misplaces only the files the book does not know)."""
         if not self.by_write_time:
             return list(self.entries)
-        by_write = sorted(self.entries, key=lambda entry: (entry.mtime, entry.order))
         if book is None:
-            return by_write
-        known = [
-            (number, i)
-            for i, entry in enumerate(by_write)
-            if (number := book.number(entry.name)) is not None
+            return sorted(self.entries, key=lambda entry: (entry.mtime, entry.order))
+        rotations = [
+            book.rotation(entry.name, None if entry.plain is None else entry.plain.identity[1])
+            for entry in self.entries
         ]
-        ordered = list(by_write)
-        for (_, place), (_, i) in zip(known, sorted(known), strict=True):
-            ordered[place] = by_write[i]
-        return ordered
+        placed = sorted(
+            range(len(self.entries)),
+            key=lambda i: (
+                self.entries[i].mtime_ns if (known := rotations[i]) is None else known[1],
+                self.entries[i].order,
+            ),
+        )
+        numbered = [(known[0], i) for i in placed if (known := rotations[i]) is not None]
+        places = [place for place, i in enumerate(placed) if rotations[i] is not None]
+        for place, (_, i) in zip(places, sorted(numbered), strict=True):
+            placed[place] = i
+        return [self.entries[i] for i in placed]
 
     def waiting(self) -> list[Entry]:
         """Entries with no compressed copy: what compression still has to do."""

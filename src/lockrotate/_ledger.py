@@ -3,11 +3,11 @@ beside the lock file. Both are written under the lock only.
 
 The first line, ``device inode period-start signature``, is padded to a fixed width and
 rewritten in place (``lockrotate status`` reads it with :func:`parse_entry` too). After it,
-the *rotation book*: a ring of fixed-width records ``number key crc``, one per rotation of a
-dated log, numbered in the order the rotations happened. Retention orders dated files by it
-(their last write and their labels can both mislead: docs/simulation.md, findings 4 and 6).
-A record is one ``pwrite``: one torn by a kill or a full disk, or planted, fails its crc and
-is ignored, and a file the book does not know is ordered by its last write, as before.
+the *rotation book*: a ring of fixed-width records ``number key inode time crc``, one per
+rotation of a dated log, numbered in the order the rotations happened. Retention orders dated
+files by it (their last write and their labels can both mislead: docs/simulation.md, findings
+4 and 6). A record is one ``pwrite``: one torn by a kill or a full disk, or planted, fails its
+crc and is ignored, and a file the book does not know is placed by its last write.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import hashlib
 import os
 import zlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from ._files import Identity, check_companion, companion_warning, open_companion
 from ._permissions import Permissions
 from ._system import REAL, System
 
 PERIOD_WIDTH = 128
-#: One record of the rotation book: ``number key crc``, padded, ending in a line end.
-BOOK_WIDTH = 48
+#: One record of the rotation book: ``number key inode time crc``, padded, ending in a line end.
+BOOK_WIDTH = 80
 #: The fewest rotations the book remembers (more with a larger ``backupCount``).
 BOOK_MIN = 32
 #: How many records a reader looks at: every slot a process with another ``backupCount``
@@ -111,18 +112,19 @@ class PeriodLedger:
         finally:
             self.system.close(fd)
 
-    def note_rotation(self, name: str, capacity: int) -> None:
-        """With the lock held: the next rotation makes the rotated file *name*. Written
-        before the rename, so that a rotated file is never newer than the book: a rollover
-        that fails or is killed after this leaves a record of a name that does not exist (the
-        next try records it again, with a higher number). *capacity*: how many records the
-        ring holds (:func:`book_capacity`)."""
+    def note_rotation(self, identity: Identity, name: str, capacity: int) -> None:
+        """With the lock held: the next rotation moves the file *identity* to the rotated
+        name *name*. Written before the rename, so that no rotated file is newer than the
+        book: a rollover that fails or is killed after this leaves a record of a name that
+        does not exist (the next try records it again, with a higher number). *capacity*:
+        how many records the ring holds (:func:`book_capacity`)."""
         fd = self._open(create=True)
         try:
             raw = self.system.pread(fd, _BOOK_READ * BOOK_WIDTH, PERIOD_WIDTH)
             number = Book.parse(raw).next
             offset = PERIOD_WIDTH + (number % capacity) * BOOK_WIDTH
-            record = book_record(number, name)
+            now = max(0, int(self.system.time() * 1e9))
+            record = Rotation(number, book_key(name), identity[1], now).record()
             if self.system.pwrite(fd, record, offset) != len(record):
                 raise OSError(errno.ENOSPC, "the rotation book's record was cut short", self.path)
         finally:
@@ -148,57 +150,71 @@ def book_key(name: str) -> str:
     return hashlib.blake2b(os.fsencode(name), digest_size=8).hexdigest()
 
 
-def _crc(body: bytes) -> str:
-    return f"{zlib.crc32(body):08x}"
+class Rotation(NamedTuple):
+    """One record of the book: rotation *number* moved the file *inode* to the name *key*
+    at *time_ns* (the wall clock that stamps file times)."""
 
+    number: int
+    key: str
+    inode: int
+    time_ns: int
 
-def book_record(number: int, name: str) -> bytes:
-    """The book's record of rotation *number*, which made the rotated file *name*."""
-    body = f"{number:016x} {book_key(name)}".encode("ascii")
-    line = body + b" " + _crc(body).encode("ascii")
-    return line.ljust(BOOK_WIDTH - 1) + b"\n"
+    def record(self) -> bytes:
+        """Its fixed-width record: the fields in hexadecimal, then their crc."""
+        body = f"{self.number:016x} {self.key} {self.inode:016x} {self.time_ns:016x}"
+        line = f"{body} {zlib.crc32(body.encode('ascii')):08x}".encode("ascii")
+        return line.ljust(BOOK_WIDTH - 1) + b"\n"
 
-
-def parse_record(raw: bytes) -> tuple[int, str] | None:
-    """A book record's rotation number and key; None if it is torn, planted or empty."""
-    if len(raw) != BOOK_WIDTH or not raw.endswith(b"\n"):
-        return None
-    try:
-        number, key, crc = raw.decode("ascii").split()
-        value = int(number, 16)
-        int(key, 16)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    body = f"{number} {key}".encode("ascii")
-    if (len(number), len(key)) != (16, 16) or crc != _crc(body) or not 0 < value < _NUMBER_LIMIT:
-        return None
-    return value, key
+    @classmethod
+    def parse(cls, raw: bytes) -> Rotation | None:
+        """The rotation of a record; None if it is torn, planted or empty."""
+        if len(raw) != BOOK_WIDTH or not raw.endswith(b"\n"):
+            return None
+        try:
+            fields = raw.decode("ascii").split()
+            *body, crc = fields
+            number, _, inode, time_ns = (int(field, 16) for field in body)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        if (
+            [len(field) for field in body] != [16] * 4
+            or crc != f"{zlib.crc32(' '.join(body).encode('ascii')):08x}"
+            or not 0 < number < _NUMBER_LIMIT
+        ):
+            return None
+        return cls(number, body[1], inode, time_ns)
 
 
 class Book:
-    """The rotation book as read: which rotation made which rotated name."""
+    """The rotation book as read: which rotation made which rotated file."""
 
-    def __init__(self, numbers: dict[str, int]) -> None:
-        self._numbers = numbers
+    def __init__(self, rotations: dict[str, Rotation]) -> None:
+        self._rotations = rotations
 
     @classmethod
     def parse(cls, raw: bytes) -> Book:
         """The book from the bytes after the period line; bad records are left out."""
-        numbers: dict[str, int] = {}
+        rotations: dict[str, Rotation] = {}
         for start in range(0, len(raw) - BOOK_WIDTH + 1, BOOK_WIDTH):
-            record = parse_record(raw[start : start + BOOK_WIDTH])
-            if record is not None:
-                number, key = record
+            rotation = Rotation.parse(raw[start : start + BOOK_WIDTH])
+            if rotation is not None:
                 # A name made again (its older file gone) counts by its latest rotation.
-                numbers[key] = max(number, numbers.get(key, 0))
-        return cls(numbers)
+                known = rotations.get(rotation.key)
+                if known is None or known.number < rotation.number:
+                    rotations[rotation.key] = rotation
+        return cls(rotations)
 
-    def number(self, name: str) -> int | None:
-        """The rotation that made the rotated file *name* (without compression extension);
-        None if the book does not know it (older than the book, or its record lost)."""
-        return self._numbers.get(book_key(name))
+    def rotation(self, name: str, inode: int | None) -> tuple[int, int] | None:
+        """The number and time of the rotation that made the rotated file *name* (without
+        compression extension) out of the file *inode* (None: not known, as for a compressed
+        copy); None if the book does not know it: older than the book, its record lost, or
+        its name made again since by a rotation whose record is lost."""
+        rotation = self._rotations.get(book_key(name))
+        if rotation is None or (inode is not None and inode != rotation.inode):
+            return None
+        return rotation.number, rotation.time_ns
 
     @property
     def next(self) -> int:
         """The number of the next rotation."""
-        return max(self._numbers.values(), default=0) + 1
+        return max((rotation.number for rotation in self._rotations.values()), default=0) + 1

@@ -304,17 +304,20 @@ class TimePolicy:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             check_rotated_name(self.base_path, dest, self.scheme().parse)
             if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
-                self._note(dest)
+                self._note(file, dest)
                 self.hooks.rotate(self.base_path, dest)
                 inventory.record(self.base_path, dest)
                 return
             counter += 1  # a name this log's scheme does not recognise as its own: keep it
 
-    def _note(self, dest: str) -> None:
-        """Record in the book, before the rename, which rotation makes *dest*; a failure is
-        reported and costs only this file's place in retention's order (by its last write)."""
+    def _note(self, file: AppendFile, dest: str) -> None:
+        """Record in the book, before the rename, that this rotation moves *file* to *dest*; a
+        failure is reported and costs only this file's place in retention's order (it is then
+        placed by its last write)."""
         try:
-            self.ledger.note_rotation(os.path.basename(dest), book_capacity(self.backup_count))
+            self.ledger.note_rotation(
+                file.identity, os.path.basename(dest), book_capacity(self.backup_count)
+            )
         except OSError:
             self.outages.failed("period")
 
