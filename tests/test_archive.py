@@ -356,6 +356,96 @@ def pattern_is_scratch(name: str) -> bool:
     return scratch_pattern("app.log").fullmatch(name) is not None
 
 
+@dataclass
+class FakeBook:
+    """Rotations by name: (number, inode or None for any file, time in seconds)."""
+
+    known: dict[str, tuple[int, int | None, int]]
+
+    def rotation(self, name: str, inode: int | None) -> tuple[int, int] | None:
+        found = self.known.get(name)
+        if found is None or (None not in (inode, found[1]) and inode != found[1]):
+            return None
+        return found[0], found[2] * 10**9
+
+
+def dated(folder: Path, names_and_mtimes: list[tuple[str, int]]) -> Inventory:
+    for name, mtime in names_and_mtimes:
+        plant(folder, [name], mtime_ns=mtime * 10**9)
+    return scan(folder, TimedScheme(str(folder / "app.log"), DAY, None))
+
+
+def order(entries: list[Entry]) -> list[str]:
+    return [entry.name for entry in entries]
+
+
+def test_dated_files_go_in_the_order_the_book_says_not_by_last_write(tmp_path: Path) -> None:
+    """A late append to an older file (finding 6) or a clock stepped back (finding 4) makes
+    the last write mislead; the book's numbers do not. The compressed copy of the oldest
+    is known by its plain name."""
+    inventory = dated(
+        tmp_path,
+        [("app.log.2024-01-01.gz", 500), ("app.log.2024-01-02", 900), ("app.log.2024-01-03", 100)],
+    )
+    by_write = ["app.log.2024-01-03", "app.log.2024-01-01", "app.log.2024-01-02"]
+    assert order(inventory.by_age()) == by_write
+    book = FakeBook(
+        {
+            "app.log.2024-01-01": (1, 77, 10),  # its inode was the plain file's: compressed since
+            "app.log.2024-01-02": (2, None, 20),
+            "app.log.2024-01-03": (3, None, 30),
+        }
+    )
+    assert order(inventory.by_age(book)) == [
+        "app.log.2024-01-01",
+        "app.log.2024-01-02",
+        "app.log.2024-01-03",
+    ]
+
+
+def test_files_the_book_does_not_know_are_placed_by_their_last_write(tmp_path: Path) -> None:
+    """Files from before the book (or whose record was lost, or whose name was made again)
+    go by their last write, among the times of the rotations the book knows; the known ones
+    keep the book's order among themselves."""
+    inventory = dated(
+        tmp_path,
+        [
+            ("app.log.2024-01-01", 100),  # from before the book
+            ("app.log.2024-01-02", 900),  # known, written late
+            ("app.log.2024-01-03", 350),  # its record lost
+            ("app.log.2024-01-04", 400),  # known
+        ],
+    )
+    reused = identity(tmp_path / "app.log.2024-01-04")[1] + 1  # another file had this name
+    book = FakeBook(
+        {
+            "app.log.2024-01-02": (7, None, 300),
+            "app.log.2024-01-04": (8, None, 380),
+            "app.log.2024-01-03": (2, reused, 50),
+        }
+    )
+    assert order(inventory.by_age(book)) == [
+        "app.log.2024-01-01",
+        "app.log.2024-01-02",
+        "app.log.2024-01-03",
+        "app.log.2024-01-04",
+    ]
+    # The clock was stepped back before rotation 8: the known ones keep their order.
+    book.known["app.log.2024-01-04"] = (8, None, 200)
+    assert order(inventory.by_age(book)) == [
+        "app.log.2024-01-01",
+        "app.log.2024-01-02",
+        "app.log.2024-01-04",
+        "app.log.2024-01-03",
+    ]
+
+
+def test_numbered_files_are_their_own_order_whatever_a_book_says(tmp_path: Path) -> None:
+    plant(tmp_path, ["app.log.1", "app.log.2"])
+    inventory = scan(tmp_path, NumberedScheme(str(tmp_path / "app.log"), 5, None))
+    book = FakeBook({"app.log.1": (1, None, 0), "app.log.2": (2, None, 0)})
+    assert order(inventory.by_age(book)) == ["app.log.2", "app.log.1"]
+
 def test_tidy_without_compression_submits_nothing(tmp_path: Path) -> None:
     base = str(tmp_path / "app.log")
     plant(tmp_path, [f"app.log.{i}" for i in range(1, 6)])

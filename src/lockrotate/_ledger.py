@@ -170,19 +170,17 @@ class Rotation(NamedTuple):
         """The rotation of a record; None if it is torn, planted or empty."""
         if len(raw) != BOOK_WIDTH or not raw.endswith(b"\n"):
             return None
+        body, _, crc = raw.rstrip(b" \n").rpartition(b" ")
+        fields = body.split(b" ")
+        if crc != b"%08x" % zlib.crc32(body) or [len(field) for field in fields] != [16] * 4:
+            return None
         try:
-            fields = raw.decode("ascii").split()
-            *body, crc = fields
-            number, _, inode, time_ns = (int(field, 16) for field in body)
-        except (UnicodeDecodeError, ValueError):
+            number, _, inode, time_ns = (int(field, 16) for field in fields)
+        except ValueError:
             return None
-        if (
-            [len(field) for field in body] != [16] * 4
-            or crc != f"{zlib.crc32(' '.join(body).encode('ascii')):08x}"
-            or not 0 < number < _NUMBER_LIMIT
-        ):
+        if not 0 < number < _NUMBER_LIMIT:
             return None
-        return cls(number, body[1], inode, time_ns)
+        return cls(number, fields[1].decode("ascii"), inode, time_ns)
 
 
 class Book:
