@@ -7,7 +7,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -358,15 +358,16 @@ def pattern_is_scratch(name: str) -> bool:
 
 @dataclass
 class FakeBook:
-    """Rotations by name: (number, inode or None for any file, time in seconds)."""
+    """Rotations by name: (number, time in seconds), and the inodes they do not name."""
 
-    known: dict[str, tuple[int, int | None, int]]
+    known: dict[str, tuple[int, int]]
+    others: set[int] = field(default_factory=set)
 
-    def rotation(self, name: str, inode: int | None) -> tuple[int, int] | None:
+    def rotation(self, name: str, inode: int | None = None) -> tuple[int, int] | None:
         found = self.known.get(name)
-        if found is None or (None not in (inode, found[1]) and inode != found[1]):
+        if found is None or inode in self.others:
             return None
-        return found[0], found[2] * 10**9
+        return found[0], found[1] * 10**9
 
 
 def dated(folder: Path, names_and_mtimes: list[tuple[str, int]]) -> Inventory:
@@ -391,9 +392,9 @@ def test_dated_files_go_in_the_order_the_book_says_not_by_last_write(tmp_path: P
     assert order(inventory.by_age()) == by_write
     book = FakeBook(
         {
-            "app.log.2024-01-01": (1, 77, 10),  # its inode was the plain file's: compressed since
-            "app.log.2024-01-02": (2, None, 20),
-            "app.log.2024-01-03": (3, None, 30),
+            "app.log.2024-01-01": (1, 10),  # compressed since
+            "app.log.2024-01-02": (2, 20),
+            "app.log.2024-01-03": (3, 30),
         }
     )
     assert order(inventory.by_age(book)) == [
@@ -416,13 +417,13 @@ def test_files_the_book_does_not_know_are_placed_by_their_last_write(tmp_path: P
             ("app.log.2024-01-04", 400),  # known
         ],
     )
-    reused = identity(tmp_path / "app.log.2024-01-04")[1] + 1  # another file had this name
     book = FakeBook(
         {
-            "app.log.2024-01-02": (7, None, 300),
-            "app.log.2024-01-04": (8, None, 380),
-            "app.log.2024-01-03": (2, reused, 50),
-        }
+            "app.log.2024-01-02": (7, 300),
+            "app.log.2024-01-03": (2, 50),
+            "app.log.2024-01-04": (8, 380),
+        },
+        {identity(tmp_path / "app.log.2024-01-03")[1]},  # that record named an older file
     )
     assert order(inventory.by_age(book)) == [
         "app.log.2024-01-01",
@@ -431,7 +432,7 @@ def test_files_the_book_does_not_know_are_placed_by_their_last_write(tmp_path: P
         "app.log.2024-01-04",
     ]
     # The clock was stepped back before rotation 8: the known ones keep their order.
-    book.known["app.log.2024-01-04"] = (8, None, 200)
+    book.known["app.log.2024-01-04"] = (8, 200)
     assert order(inventory.by_age(book)) == [
         "app.log.2024-01-01",
         "app.log.2024-01-02",
@@ -443,7 +444,7 @@ def test_files_the_book_does_not_know_are_placed_by_their_last_write(tmp_path: P
 def test_numbered_files_are_their_own_order_whatever_a_book_says(tmp_path: Path) -> None:
     plant(tmp_path, ["app.log.1", "app.log.2"])
     inventory = scan(tmp_path, NumberedScheme(str(tmp_path / "app.log"), 5, None))
-    book = FakeBook({"app.log.1": (1, None, 0), "app.log.2": (2, None, 0)})
+    book = FakeBook({"app.log.1": (1, 0), "app.log.2": (2, 0)})
     assert order(inventory.by_age(book)) == ["app.log.2", "app.log.1"]
 
 def test_tidy_without_compression_submits_nothing(tmp_path: Path) -> None:

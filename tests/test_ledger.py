@@ -65,11 +65,11 @@ def test_the_book_knows_a_name_by_its_latest_rotation_and_its_file() -> None:
     ]
     book = Book.parse(b"".join(records) + b"a partial record")
     assert book.rotation(NAME, 90) == (9, 900)
-    assert book.rotation(NAME, None) == (9, 900)  # a compressed copy: its name is enough
-    # The file now at the name is not the one the latest record moved there: unknown.
+    assert book.rotation(NAME) == (9, 900)  # a compressed copy: its name is enough
+    # The file at the name is not the one the latest record names (that record was lost).
     assert book.rotation(NAME, 30) is None
     assert book.rotation(NAME + ".1", 50) == (5, 500)
-    assert book.rotation(NAME + ".2", None) is None
+    assert book.rotation(NAME + ".2") is None
     assert book.next == 10
     assert Book.parse(b"").next == 1
 
@@ -79,11 +79,11 @@ def test_the_ring_keeps_the_latest_rotations(tmp_path: Path) -> None:
     capacity = book_capacity(3)
     assert capacity == BOOK_MIN
     for n in range(capacity + 5):
-        book.note_rotation((1, 100 + n), f"{NAME}.{n}", capacity)
+        assert book.note_rotation(f"{NAME}.{n}", 100 + n, capacity) == n + 1
     assert os.path.getsize(tmp_path / ".app.log.period") == PERIOD_WIDTH + capacity * BOOK_WIDTH
     read = book.book()
     assert read.next == capacity + 6
-    assert [read.rotation(f"{NAME}.{n}", 100 + n) for n in range(5)] == [None] * 5
+    assert [read.rotation(f"{NAME}.{n}") for n in range(5)] == [None] * 5
     for n in range(5, capacity + 5):
         known = read.rotation(f"{NAME}.{n}", 100 + n)
         assert known is not None and known[0] == n + 1
@@ -93,10 +93,10 @@ def test_the_book_leaves_the_period_line_alone(tmp_path: Path) -> None:
     """Both halves are rewritten in place: neither overwrites the other, in either order;
     the period line is what ``lockrotate status`` reads (``parse_entry``)."""
     book = ledger(tmp_path)
-    book.note_rotation((1, 2), NAME, BOOK_MIN)
+    book.note_rotation(NAME, 2, BOOK_MIN)
     assert book.read() is None  # a hole where the line goes: no entry, no crash
     book.write((1, 2), 1_800_000_000)
-    book.note_rotation((1, 3), NAME + ".1", BOOK_MIN)
+    book.note_rotation(NAME + ".1", 3, BOOK_MIN)
     assert book.read() == ((1, 2), 1_800_000_000, "S/1/0/utc")
     raw = (tmp_path / ".app.log.period").read_bytes()
     assert parse_entry(raw[:PERIOD_WIDTH]) == ((1, 2), 1_800_000_000, "S/1/0/utc")
@@ -109,7 +109,7 @@ def test_a_ledger_from_before_the_book_or_full_of_garbage_starts_one(tmp_path: P
     book = ledger(tmp_path)
     assert book.book().next == 1
     path.write_bytes(os.urandom(PERIOD_WIDTH + 10 * BOOK_WIDTH + 7))
-    book.note_rotation((1, 2), NAME, BOOK_MIN)
+    book.note_rotation(NAME, 2, BOOK_MIN)
     assert book.book().rotation(NAME, 2) is not None
 
 
@@ -121,4 +121,14 @@ def test_no_ledger_is_an_empty_book_and_an_unreadable_one_raises(tmp_path: Path)
     with pytest.raises(OSError):
         book.book()
     with pytest.raises(OSError):
-        book.note_rotation((1, 2), NAME, BOOK_MIN)
+        book.note_rotation(NAME, 2, BOOK_MIN)
+
+
+
+def test_a_record_written_again_names_the_file_a_rotator_made(tmp_path: Path) -> None:
+    book = ledger(tmp_path)
+    number = book.note_rotation(NAME, 2, BOOK_MIN)
+    assert book.note_rotation(NAME, 7, BOOK_MIN, number) == number
+    read = book.book()
+    assert read.rotation(NAME, 2) is None
+    assert read.rotation(NAME, 7) is not None and read.next == number + 1

@@ -372,6 +372,31 @@ def test_time_rotation_never_takes_a_name_that_exists(
     assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "kept\n"
 
 
+def test_time_rotation_books_each_file_and_never_remakes_a_booked_name(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    """Each rotation is booked before its rename. A name the book knows is not made again
+    once its file is gone (as after a clock stepped back): its old record would order the
+    new file among the oldest if the new record could not be written."""
+    clock = FakeClock(T0 + 5)
+    policy = time_policy(base, clock, Recorder())
+    policy.created(file)
+    file.write(b"first\n")
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), lambda path: None)
+    first = tmp_path / f"app.log.{LABEL_T0}"
+    book = policy.ledger.book()
+    known = book.rotation(first.name)
+    assert known is not None and known[0] == 1
+    first.unlink()  # retention took it
+    second = AppendFile(base)
+    second.write(b"second\n")
+    policy.rotate_locked(second, Inventory.scan(base, policy.scheme(), (), []), lambda path: None)
+    second.close()
+    assert not first.exists()
+    assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "second\n"
+    known = policy.ledger.book().rotation(f"app.log.{LABEL_T0}.1")
+    assert known is not None and known[0] == 2
+
 def test_a_ledger_that_cannot_be_written_is_reported_once(tmp_path: Path, file: AppendFile) -> None:
     recorder = Recorder()
     policy = TimePolicy(

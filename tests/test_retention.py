@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import time
@@ -204,3 +205,29 @@ def test_the_book_follows_a_namer(tmp_path: Path) -> None:
     roll_seconds(handler, clock, ["s3"])
     handler.close()
     assert dated_files(tmp_path) == ["s1", "s2"]
+
+
+def test_the_book_follows_the_cookbook_namer_and_rotator(tmp_path: Path) -> None:
+    """The stdlib cookbook's compression: a ``namer`` adding ``.gz`` and a ``rotator`` that
+    compresses. The book knows each file by the name the namer made."""
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="S", backupCount=2, clock=clock
+    )
+    handler.namer = lambda name: name + ".gz"
+
+    def rotator(source: str, dest: str) -> None:
+        with open(source, "rb") as plain, gzip.open(dest, "wb") as packed:
+            packed.write(plain.read())
+        os.remove(source)
+
+    handler.rotator = rotator
+    roll_seconds(handler, clock, ["s0", "s1", "s2"])
+    oldest = dated_paths(tmp_path)[0]
+    assert oldest.name.endswith(".gz")
+    future = time.time() + 3600
+    os.utime(oldest, (future, future))
+    roll_seconds(handler, clock, ["s3"])
+    handler.close()
+    kept = [gzip.decompress(path.read_bytes()).split()[0] for path in dated_paths(tmp_path)]
+    assert kept == [b"s1", b"s2"]

@@ -148,9 +148,9 @@ class Entry:
 class Book(Protocol):
     """Which rotation made which rotated file (:class:`lockrotate._ledger.Book`)."""
 
-    def rotation(self, name: str, inode: int | None) -> tuple[int, int] | None:
-        """The number and time (ns) of the rotation that made the rotated file *name* out
-        of the file *inode* (None: not known); None if the book does not know it."""
+    def rotation(self, name: str, inode: int | None = None) -> tuple[int, int] | None:
+        """The number and time (ns) of the rotation that made the rotated file *name*, the
+        file *inode* (None: any); None if the book does not know it."""
 
 
 class Scheme(Protocol):

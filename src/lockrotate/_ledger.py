@@ -24,7 +24,7 @@ from ._permissions import Permissions
 from ._system import REAL, System
 
 PERIOD_WIDTH = 128
-#: One record of the rotation book: ``number key inode time crc``, padded, ending in a line end.
+#: One record of the rotation book: ``number key inode time crc``, padded, with a line end.
 BOOK_WIDTH = 80
 #: The fewest rotations the book remembers (more with a larger ``backupCount``).
 BOOK_MIN = 32
@@ -112,23 +112,30 @@ class PeriodLedger:
         finally:
             self.system.close(fd)
 
-    def note_rotation(self, identity: Identity, name: str, capacity: int) -> None:
-        """With the lock held: the next rotation moves the file *identity* to the rotated
-        name *name*. Written before the rename, so that no rotated file is newer than the
-        book: a rollover that fails or is killed after this leaves a record of a name that
-        does not exist (the next try records it again, with a higher number). *capacity*:
-        how many records the ring holds (:func:`book_capacity`)."""
+    def note_rotation(
+        self, name: str, inode: int, capacity: int, number: int | None = None
+    ) -> int:
+        """With the lock held: the next rotation makes the rotated file *name*, the file
+        *inode*; returns its number. Written before the rename, so that no rotated file is
+        newer than the book: a rollover that fails or is killed after this leaves a record
+        of a name that does not exist (the next try makes another name). *capacity*: how
+        many records the ring holds (:func:`book_capacity`). *number*: the record of that
+        rotation is written again (a ``rotator`` made another file than the one renamed).
+        The book is read here, through the descriptor the record is written with: a ledger
+        that seemed missing must not restart the numbers."""
         fd = self._open(create=True)
         try:
-            raw = self.system.pread(fd, _BOOK_READ * BOOK_WIDTH, PERIOD_WIDTH)
-            number = Book.parse(raw).next
+            if number is None:
+                raw = self.system.pread(fd, _BOOK_READ * BOOK_WIDTH, PERIOD_WIDTH)
+                number = Book.parse(raw).next
             offset = PERIOD_WIDTH + (number % capacity) * BOOK_WIDTH
             now = max(0, int(self.system.time() * 1e9))
-            record = Rotation(number, book_key(name), identity[1], now).record()
+            record = Rotation(number, book_key(name), inode, now).record()
             if self.system.pwrite(fd, record, offset) != len(record):
                 raise OSError(errno.ENOSPC, "the rotation book's record was cut short", self.path)
         finally:
             self.system.close(fd)
+        return number
 
     def write(self, identity: Identity, period: int) -> None:
         line = f"{identity[0]} {identity[1]} {period} {self.signature}"
@@ -151,8 +158,8 @@ def book_key(name: str) -> str:
 
 
 class Rotation(NamedTuple):
-    """One record of the book: rotation *number* moved the file *inode* to the name *key*
-    at *time_ns* (the wall clock that stamps file times)."""
+    """One record of the book: rotation *number* made the rotated name *key*, the file
+    *inode*, at *time_ns* (by the wall clock that stamps file times)."""
 
     number: int
     key: str
@@ -202,13 +209,14 @@ class Book:
                     rotations[rotation.key] = rotation
         return cls(rotations)
 
-    def rotation(self, name: str, inode: int | None) -> tuple[int, int] | None:
+    def rotation(self, name: str, inode: int | None = None) -> tuple[int, int] | None:
         """The number and time of the rotation that made the rotated file *name* (without
-        compression extension) out of the file *inode* (None: not known, as for a compressed
-        copy); None if the book does not know it: older than the book, its record lost, or
-        its name made again since by a rotation whose record is lost."""
+        compression extension), the file *inode* (None: any, as for a compressed copy);
+        None if the book does not know it: older than the book, its record lost, or its
+        name made again by a rotation whose record (and the look at the book before it)
+        failed."""
         rotation = self._rotations.get(book_key(name))
-        if rotation is None or (inode is not None and inode != rotation.inode):
+        if rotation is None or inode not in (None, rotation.inode):
             return None
         return rotation.number, rotation.time_ns
 

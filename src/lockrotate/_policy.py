@@ -15,9 +15,9 @@ import os
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from ._archive import Inventory, Scheme, still
+from ._archive import FileInfo, Inventory, Scheme, still
 from ._compress import EXTENSIONS
-from ._files import AppendFile, lexists, never_overwrite
+from ._files import AppendFile, Identity, lexists, never_overwrite
 from ._ledger import Book, PeriodLedger, book_capacity
 from ._naming import (
     Namer,
@@ -293,33 +293,55 @@ class TimePolicy:
         self, file: AppendFile, inventory: Inventory, discard: Callable[[str], None]
     ) -> None:
         """Move the base file to its period's name, after every file of that period already
-        there (even if retention removed some before them), so that names keep the order."""
+        there (even if retention removed some before them), so that names keep the order;
+        never to a name the rotation book knows (a clock stepped back makes a period's
+        names again once its files are gone: the old record would order the new file)."""
         label = self.schedule.label(self.period)
         slots = [entry.slot for entry in inventory.entries]
         counter = max(
             (slot[1] + 1 for slot in slots if isinstance(slot, tuple) and slot[0] == label),
             default=0,
         )
+        try:
+            book: Book | None = self.ledger.book()
+        except OSError:
+            book = None  # (the record below reports a ledger that cannot be used)
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             check_rotated_name(self.base_path, dest, self.scheme().parse)
-            if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
-                self._note(file, dest)
+            # (A name this log's scheme does not recognise as its own is kept, too.)
+            if (book is None or book.rotation(os.path.basename(dest)) is None) and not any(
+                lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)
+            ):
+                number = self._note(dest, file.identity[1])
                 self.hooks.rotate(self.base_path, dest)
                 inventory.record(self.base_path, dest)
+                if number is not None:
+                    self._renote(dest, file.identity, number)
                 return
-            counter += 1  # a name this log's scheme does not recognise as its own: keep it
+            counter += 1
 
-    def _note(self, file: AppendFile, dest: str) -> None:
-        """Record in the book, before the rename, that this rotation moves *file* to *dest*; a
-        failure is reported and costs only this file's place in retention's order (it is then
-        placed by its last write)."""
+    def _note(self, dest: str, inode: int, number: int | None = None) -> int | None:
+        """Record in the book, before the rename, that this rotation makes *dest* out of the
+        file *inode*; returns its number. A failure is reported (None) and costs only this
+        file's place in retention's order (it is then placed by its last write)."""
         try:
-            self.ledger.note_rotation(
-                file.identity, os.path.basename(dest), book_capacity(self.backup_count)
+            return self.ledger.note_rotation(
+                os.path.basename(dest), inode, book_capacity(self.backup_count), number
             )
         except OSError:
             self.outages.failed("period")
+            return None
+
+    def _renote(self, dest: str, rotated: Identity, number: int) -> None:
+        """A ``rotator`` may have made *dest* a new file (a compressed copy): its record
+        then names that file."""
+        try:
+            info = FileInfo.of(dest, self.system)
+        except OSError:
+            return  # (the record stands; a file it does not name goes by its last write)
+        if info is not None and info.identity != rotated:
+            self._note(dest, info.identity[1], number)
 
     def created(self, file: AppendFile) -> None:
         period = self.schedule.period_start(self.clock())
