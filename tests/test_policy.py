@@ -3,6 +3,7 @@ dates each timed file once for every process."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -396,6 +397,42 @@ def test_time_rotation_books_each_file_and_never_remakes_a_booked_name(
     assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "second\n"
     known = policy.ledger.book().rotation(f"app.log.{LABEL_T0}.1")
     assert known is not None and known[0] == 2
+
+
+def test_a_rotation_whose_record_fails_waits_for_its_next_try(
+    tmp_path: Path, base: str, file: AppendFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file rotated without its record would be placed by its last write: the first
+    failure (EIO) fails the rollover before the rename; the next try goes on without the
+    record (a ledger that keeps failing must not stop rotation), reported."""
+    recorder = Recorder()
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    policy.created(file)
+    file.write(b"kept\n")
+
+    def failing(*args: object) -> int:
+        raise OSError(errno.EIO, "the disk")
+
+    monkeypatch.setattr(policy.ledger, "note_rotation", failing)
+    with pytest.raises(OSError):
+        policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+    assert (tmp_path / "app.log").read_text() == "kept\n" and recorder.reports == []
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+    assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
+    assert len(recorder.reports) == 1
+
+
+def test_a_ledger_that_cannot_be_used_does_not_stop_a_rotation(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    """A directory at the ledger's name: the rotation goes on at once, reported."""
+    recorder = Recorder()
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    file.write(b"kept\n")
+    (tmp_path / ".app.log.period").mkdir()
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+    assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
+    assert len(recorder.reports) == 1
 
 def test_a_ledger_that_cannot_be_written_is_reported_once(tmp_path: Path, file: AppendFile) -> None:
     recorder = Recorder()

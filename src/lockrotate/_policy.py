@@ -17,6 +17,7 @@ from typing import Final, Protocol
 
 from ._archive import FileInfo, Inventory, Scheme, still
 from ._compress import EXTENSIONS
+from ._errors import NotRegularFile
 from ._files import AppendFile, Identity, lexists, never_overwrite
 from ._ledger import Book, PeriodLedger, book_capacity
 from ._naming import (
@@ -32,6 +33,8 @@ from ._schedule import TimeSchedule
 from ._system import REAL, System
 
 _SEEK_END: Final = os.SEEK_END
+#: Errors that say the ledger cannot be written by this process (not that it failed once).
+_UNUSABLE: Final = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EBADF})
 #: What a rotated file's name may carry: nothing, or a compressed copy's extension.
 _COPIES: Final = ("", *EXTENSIONS.values())
 
@@ -210,6 +213,8 @@ class TimePolicy:
         self.warn = warn
         self.mismatches: set[str] = set()
         self._enter(schedule.period_start(clock()))
+        #: Whether this process's last try to record a rotation in the book failed.
+        self._unbooked = False
 
     @property
     def kept_by_count(self) -> int:
@@ -321,27 +326,45 @@ class TimePolicy:
                 return
             counter += 1
 
-    def _note(self, dest: str, inode: int, number: int | None = None) -> int | None:
+    def _note(self, dest: str, inode: int) -> int | None:
         """Record in the book, before the rename, that this rotation makes *dest* out of the
-        file *inode*; returns its number. A failure is reported (None) and costs only this
-        file's place in retention's order (it is then placed by its last write)."""
+        file *inode*; returns its number.
+
+        A file rotated without its record is placed by its last write, which a late append
+        or a clock stepped back misleads: so a rotation whose record fails is not made (the
+        rollover fails, and is tried again after a pause), unless the ledger cannot be used
+        at all (another user's, a directory, a read-only filesystem) or the record failed at
+        this process's last try too; then the rotation goes on, the failure reported.
+        """
         try:
-            return self.ledger.note_rotation(
-                os.path.basename(dest), inode, book_capacity(self.backup_count), number
+            number = self.ledger.note_rotation(
+                os.path.basename(dest), inode, book_capacity(self.backup_count)
             )
-        except OSError:
+        except OSError as exc:
+            unusable = isinstance(exc, NotRegularFile) or exc.errno in _UNUSABLE
+            if not (unusable or self._unbooked):
+                self._unbooked = True
+                raise
             self.outages.failed("period")
             return None
+        self._unbooked = False
+        return number
 
     def _renote(self, dest: str, rotated: Identity, number: int) -> None:
         """A ``rotator`` may have made *dest* a new file (a compressed copy): its record
-        then names that file."""
+        then names that file. (A failure leaves the record naming the file renamed: the new
+        one goes by its last write.)"""
         try:
             info = FileInfo.of(dest, self.system)
+            if info is not None and info.identity != rotated:
+                self.ledger.note_rotation(
+                    os.path.basename(dest),
+                    info.identity[1],
+                    book_capacity(self.backup_count),
+                    number,
+                )
         except OSError:
-            return  # (the record stands; a file it does not name goes by its last write)
-        if info is not None and info.identity != rotated:
-            self._note(dest, info.identity[1], number)
+            self.outages.failed("period")
 
     def created(self, file: AppendFile) -> None:
         period = self.schedule.period_start(self.clock())
