@@ -19,7 +19,7 @@ from lockrotate._ledger import PeriodLedger
 from lockrotate._naming import Namer
 from lockrotate._outage import Outages
 from lockrotate._permissions import Permissions
-from lockrotate._policy import SizePolicy, TimePolicy
+from lockrotate._policy import BOOK_PATIENCE, SizePolicy, TimePolicy
 from lockrotate._schedule import make_schedule
 
 MINUTE = make_schedule("M", 1, True, None)
@@ -402,11 +402,13 @@ def test_time_rotation_books_each_file_and_never_remakes_a_booked_name(
 def test_a_rotation_whose_record_fails_waits_for_its_next_try(
     tmp_path: Path, base: str, file: AppendFile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file rotated without its record would be placed by its last write: the first
-    failure (EIO) fails the rollover before the rename; the next try goes on without the
-    record (a ledger that keeps failing must not stop rotation), reported."""
+    """A file rotated without its record would be placed by its last write: while the book
+    fails (EIO), the rollover fails before the rename; once it has failed for
+    ``BOOK_PATIENCE``, rotations go on without their records, reported."""
     recorder = Recorder()
+    monotonic = FakeClock(100.0)
     policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    monkeypatch.setattr(policy.system, "monotonic", monotonic)
     policy.created(file)
     file.write(b"kept\n")
 
@@ -414,9 +416,12 @@ def test_a_rotation_whose_record_fails_waits_for_its_next_try(
         raise OSError(errno.EIO, "the disk")
 
     monkeypatch.setattr(policy.ledger, "note_rotation", failing)
-    with pytest.raises(OSError):
-        policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
-    assert (tmp_path / "app.log").read_text() == "kept\n" and recorder.reports == []
+    for wait in (0.0, 1.0, BOOK_PATIENCE - 2.0):
+        monotonic.now += wait
+        with pytest.raises(OSError):
+            policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+        assert (tmp_path / "app.log").read_text() == "kept\n" and recorder.reports == []
+    monotonic.now += 1.0
     policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
     assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
     assert len(recorder.reports) == 1

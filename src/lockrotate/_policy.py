@@ -35,6 +35,9 @@ from ._system import REAL, System
 _SEEK_END: Final = os.SEEK_END
 #: Errors that say the ledger cannot be written by this process (not that it failed once).
 _UNUSABLE: Final = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EBADF})
+#: How long (seconds) rotations wait for the rotation book to take their records again
+#: before they go on without (a full disk for a moment, or a ledger that stays broken).
+BOOK_PATIENCE: Final = 60.0
 #: What a rotated file's name may carry: nothing, or a compressed copy's extension.
 _COPIES: Final = ("", *EXTENSIONS.values())
 
@@ -213,8 +216,8 @@ class TimePolicy:
         self.warn = warn
         self.mismatches: set[str] = set()
         self._enter(schedule.period_start(clock()))
-        #: Whether this process's last try to record a rotation in the book failed.
-        self._unbooked = False
+        #: Since when (``monotonic``) this process's records in the book have failed.
+        self._unbooked_since: float | None = None
 
     @property
     def kept_by_count(self) -> int:
@@ -333,21 +336,23 @@ class TimePolicy:
         A file rotated without its record is placed by its last write, which a late append
         or a clock stepped back misleads: so a rotation whose record fails is not made (the
         rollover fails, and is tried again after a pause), unless the ledger cannot be used
-        at all (another user's, a directory, a read-only filesystem) or the record failed at
-        this process's last try too; then the rotation goes on, the failure reported.
+        at all (another user's, a directory, a read-only filesystem) or its records have
+        failed for :data:`BOOK_PATIENCE`; then the rotation goes on, the failure reported.
         """
         try:
             number = self.ledger.note_rotation(
                 os.path.basename(dest), inode, book_capacity(self.backup_count)
             )
         except OSError as exc:
+            now = self.system.monotonic()
+            if self._unbooked_since is None:
+                self._unbooked_since = now
             unusable = isinstance(exc, NotRegularFile) or exc.errno in _UNUSABLE
-            if not (unusable or self._unbooked):
-                self._unbooked = True
+            if not unusable and now - self._unbooked_since < BOOK_PATIENCE:
                 raise
             self.outages.failed("period")
             return None
-        self._unbooked = False
+        self._unbooked_since = None
         return number
 
     def _renote(self, dest: str, rotated: Identity, number: int) -> None:
