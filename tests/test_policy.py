@@ -3,6 +3,7 @@ dates each timed file once for every process."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ from lockrotate._ledger import PeriodLedger
 from lockrotate._naming import Namer
 from lockrotate._outage import Outages
 from lockrotate._permissions import Permissions
-from lockrotate._policy import SizePolicy, Terms, TimePolicy
+from lockrotate._policy import BOOK_PATIENCE, SizePolicy, Terms, TimePolicy
 from lockrotate._schedule import make_schedule
 
 MINUTE = make_schedule("M", 1, True, None)
@@ -398,6 +399,72 @@ def test_time_rotation_never_takes_a_name_that_exists(
     assert (tmp_path / f"app.log.{LABEL_T0}").is_dir()
     assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "kept\n"
 
+
+def test_time_rotation_books_each_file_and_never_remakes_a_booked_name(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    """Each rotation is booked before its rename. A name the book knows is not made again
+    once its file is gone (as after a clock stepped back): its old record would order the
+    new file among the oldest if the new record could not be written."""
+    clock = FakeClock(T0 + 5)
+    policy = time_policy(base, clock, Recorder())
+    policy.created(file)
+    file.write(b"first\n")
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), lambda path: None)
+    first = tmp_path / f"app.log.{LABEL_T0}"
+    book = policy.ledger.book()
+    known = book.rotation(first.name)
+    assert known is not None and known[0] == 1
+    first.unlink()  # retention took it
+    second = AppendFile(base)
+    second.write(b"second\n")
+    policy.rotate_locked(second, Inventory.scan(base, policy.scheme(), (), []), lambda path: None)
+    second.close()
+    assert not first.exists()
+    assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "second\n"
+    known = policy.ledger.book().rotation(f"app.log.{LABEL_T0}.1")
+    assert known is not None and known[0] == 2
+
+
+def test_a_rotation_whose_record_fails_waits_for_its_next_try(
+    tmp_path: Path, base: str, file: AppendFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file rotated without its record would be placed by its last write: while the book
+    fails (EIO), the rollover fails before the rename; once it has failed for
+    ``BOOK_PATIENCE``, rotations go on without their records, reported."""
+    recorder = Recorder()
+    monotonic = FakeClock(100.0)
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    monkeypatch.setattr(policy.system, "monotonic", monotonic)
+    policy.created(file)
+    file.write(b"kept\n")
+
+    def failing(*args: object) -> int:
+        raise OSError(errno.EIO, "the disk")
+
+    monkeypatch.setattr(policy.ledger, "note_rotation", failing)
+    for wait in (0.0, 1.0, BOOK_PATIENCE - 2.0):
+        monotonic.now += wait
+        with pytest.raises(OSError):
+            policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+        assert (tmp_path / "app.log").read_text() == "kept\n" and recorder.reports == []
+    monotonic.now += 1.0
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+    assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
+    assert len(recorder.reports) == 1
+
+
+def test_a_ledger_that_cannot_be_used_does_not_stop_a_rotation(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    """A directory at the ledger's name: the rotation goes on at once, reported."""
+    recorder = Recorder()
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    file.write(b"kept\n")
+    (tmp_path / ".app.log.period").mkdir()
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+    assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
+    assert len(recorder.reports) == 1
 
 def test_a_ledger_that_cannot_be_written_is_reported_once(tmp_path: Path, file: AppendFile) -> None:
     recorder = Recorder()

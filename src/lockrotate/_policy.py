@@ -16,10 +16,11 @@ import os
 from collections.abc import Callable
 from typing import Final, NamedTuple, Protocol
 
-from ._archive import Inventory, Scheme, still
+from ._archive import FileInfo, Inventory, Scheme, still
 from ._compress import EXTENSIONS
-from ._files import AppendFile, lexists, never_overwrite
-from ._ledger import PeriodLedger
+from ._errors import NotRegularFile
+from ._files import AppendFile, Identity, lexists, never_overwrite
+from ._ledger import Book, PeriodLedger, book_capacity
 from ._naming import (
     Namer,
     NumberedScheme,
@@ -45,6 +46,11 @@ class Terms(NamedTuple):
 
 
 _SEEK_END: Final = os.SEEK_END
+#: Errors that say the ledger cannot be written by this process (not that it failed once).
+_UNUSABLE: Final = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EBADF})
+#: How long (seconds) rotations wait for the rotation book to take their records again
+#: before they go on without (a full disk for a moment, or a ledger that stays broken).
+BOOK_PATIENCE: Final = 60.0
 #: What a rotated file's name may carry: nothing, or a compressed copy's extension.
 _COPIES: Final = ("", *EXTENSIONS.values())
 
@@ -115,6 +121,10 @@ class SizePolicy:
 
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
+
+    def book(self) -> None:
+        """Numbered names are their own order: no book."""
+        return None
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         """``size_due``, inlined: strict mode asks it for every record."""
@@ -224,6 +234,8 @@ class TimePolicy:
         self.warn = warn
         self.mismatches: set[str] = set()
         self._enter(schedule.period_start(clock()))
+        #: Since when (``monotonic``) this process's records in the book have failed.
+        self._unbooked_since: float | None = None
 
     @property
     def kept_by_count(self) -> int:
@@ -235,6 +247,11 @@ class TimePolicy:
 
     def scheme(self) -> Scheme:
         return TimedScheme(self.base_path, self.schedule, user_naming(self.hooks))
+
+    def book(self) -> Book:
+        """The rotation book, which orders the rotated files for retention (raises OSError
+        if the ledger cannot be read)."""
+        return self.ledger.book()
 
     def _enter(self, period: int) -> None:
         self.period = period
@@ -307,21 +324,75 @@ class TimePolicy:
         self, file: AppendFile, inventory: Inventory, discard: Callable[[str], None]
     ) -> None:
         """Move the base file to its period's name, after every file of that period already
-        there (even if retention removed some before them), so that names keep the order."""
+        there (even if retention removed some before them), so that names keep the order;
+        never to a name the rotation book knows (a clock stepped back makes a period's
+        names again once its files are gone: the old record would order the new file)."""
         label = self.schedule.label(self.period)
         slots = [entry.slot for entry in inventory.entries]
         counter = max(
             (slot[1] + 1 for slot in slots if isinstance(slot, tuple) and slot[0] == label),
             default=0,
         )
+        try:
+            book: Book | None = self.ledger.book()
+        except OSError:
+            book = None  # (the record below reports a ledger that cannot be used)
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             check_rotated_name(self.base_path, dest, self.scheme().parse)
-            if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
+            # (A name this log's scheme does not recognise as its own is kept, too.)
+            if (book is None or book.rotation(os.path.basename(dest)) is None) and not any(
+                lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)
+            ):
+                number = self._note(dest, file.identity[1])
                 self.hooks.rotate(self.base_path, dest)
                 inventory.record(self.base_path, dest)
+                if number is not None:
+                    self._renote(dest, file.identity, number)
                 return
-            counter += 1  # a name this log's scheme does not recognise as its own: keep it
+            counter += 1
+
+    def _note(self, dest: str, inode: int) -> int | None:
+        """Record in the book, before the rename, that this rotation makes *dest* out of the
+        file *inode*; returns its number.
+
+        A file rotated without its record is placed by its last write, which a late append
+        or a clock stepped back misleads: so a rotation whose record fails is not made (the
+        rollover fails, and is tried again after a pause), unless the ledger cannot be used
+        at all (another user's, a directory, a read-only filesystem) or its records have
+        failed for :data:`BOOK_PATIENCE`; then the rotation goes on, the failure reported.
+        """
+        try:
+            number = self.ledger.note_rotation(
+                os.path.basename(dest), inode, book_capacity(self.backup_count)
+            )
+        except OSError as exc:
+            now = self.system.monotonic()
+            if self._unbooked_since is None:
+                self._unbooked_since = now
+            unusable = isinstance(exc, NotRegularFile) or exc.errno in _UNUSABLE
+            if not unusable and now - self._unbooked_since < BOOK_PATIENCE:
+                raise
+            self.outages.failed("period")
+            return None
+        self._unbooked_since = None
+        return number
+
+    def _renote(self, dest: str, rotated: Identity, number: int) -> None:
+        """A ``rotator`` may have made *dest* a new file (a compressed copy): its record
+        then names that file. (A failure leaves the record naming the file renamed: the new
+        one goes by its last write.)"""
+        try:
+            info = FileInfo.of(dest, self.system)
+            if info is not None and info.identity != rotated:
+                self.ledger.note_rotation(
+                    os.path.basename(dest),
+                    info.identity[1],
+                    book_capacity(self.backup_count),
+                    number,
+                )
+        except OSError:
+            self.outages.failed("period")
 
     def created(self, file: AppendFile) -> None:
         period = self.schedule.period_start(self.clock())

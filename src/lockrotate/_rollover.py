@@ -60,7 +60,7 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
-from ._archive import Archive, Inventory, Scheme
+from ._archive import Archive, Book, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
 from ._files import AppendFile, companion_warning
@@ -104,6 +104,9 @@ class Roller(Protocol):
 
     def scheme(self) -> Scheme:
         """The naming scheme of the rotated files."""
+
+    def book(self) -> Book | None:
+        """Which rotation made which rotated file (None: the names are their own order)."""
 
     def rotate_locked(self, file: AppendFile, inventory: Inventory, discard: Discard) -> None:
         """With the lock held: move the base file away."""

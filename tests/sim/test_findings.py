@@ -83,3 +83,17 @@ def test_finding_10_a_lock_file_that_cannot_be_looked_at_drops_nothing(
     still held: three records were dropped (the outage already reported) and the others
     waited on a lock nobody was using. ``strict`` seed 13 lost them on the code before the fix."""
     replay("strict", 13, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("family", "seed"), [("time", 2), ("timesize", 1), ("timesize", 2), ("timesize", 7)]
+)
+def test_findings_4_and_6_retention_removes_the_oldest_dated_file(family: str, seed: int) -> None:
+    """Findings 6 and 4: retention ordered dated files by their last write, so a late append
+    to an older file (a writer in back-off or stopped) or a clock stepped back by more than a
+    period made it remove a newer rotated file instead of the oldest (``timesize`` seed 7
+    does both). It now orders them by the rotation book in the period ledger. The checker
+    no longer excuses either (not strict here: records misfiled by finding 5 are counted,
+    not failed); each seed fails on the code before the fix."""
+    result = Run(FAMILIES[family], seed, SEED_STEPS).go()
+    assert result.violation is None, result.trace()
