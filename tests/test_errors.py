@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import lockrotate
-from conftest import run_in_child
+from conftest import FakeClock, run_in_child
 from lockrotate import RotatingFileHandler, TimedRotatingFileHandler
 from lockrotate._system import System
 
@@ -281,6 +281,30 @@ def test_lock_timeout_reports_once_keeps_writing_and_retries(base: str, strict: 
     assert lines(base + ".1") == first + waiting
     assert lines(base) == ["after"]
     assert handler.stats.records == len(first) + len(waiting) + 1
+
+
+def test_a_failed_time_rollover_is_tried_again_when_the_next_period_begins(base: str) -> None:
+    """Simulator finding 5: the pause after a failed rollover (a second, then two) ran on
+    across boundaries, and the records of the next periods went to the old period's file.
+    Only the period the try failed in waits now: the next one tries again at once."""
+    clock = FakeClock(1_720_000_000.2)
+    handler = TimedRotatingFileHandler(base, when="S", clock=clock, lock_timeout=0.05)
+    failures = capture(handler)
+    log(handler, "a")
+    with held_elsewhere(handler.lock_file):
+        clock.now += 1.0
+        log(handler, "b")  # due: the lock cannot be had, so it goes to the current file
+    assert [type(f) for f in failures] == [lockrotate.LockTimeout]
+    clock.now += 0.5
+    log(handler, "c")  # the same period, within the pause: not tried again
+    clock.now += 0.5
+    log(handler, "d")  # a new period, well within the pause: tried again, and rolled over
+    handler.close()
+    rotated = [name for name in os.listdir(Path(base).parent) if name.startswith("app.log.")]
+    assert len(rotated) == 1
+    assert lines(Path(base).parent / rotated[0]) == ["a", "b", "c"]
+    assert lines(base) == ["d"]
+    assert len(failures) == 1
 
 
 def test_emit_never_raises_even_with_raise_exceptions(

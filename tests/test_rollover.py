@@ -51,6 +51,9 @@ class FakePolicy:
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         return self.due_now
 
+    def period_over(self) -> None:
+        return None
+
     def wants_lock_to_adopt(self, file: AppendFile) -> bool:
         return self.date_under_lock
 

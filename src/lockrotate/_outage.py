@@ -57,9 +57,12 @@ class Backoff:
     """When a failed rollover is tried again.
 
     Each failure pushes the next try further out, counted from the end of the failed attempt
-    (1 s, then every 2 s). After the lock could not be had in time, later tries do not wait
-    for it at all: they take it only if it is free, so that a lock held forever costs the
-    application one ``lock_timeout`` in all, not one per try.
+    (1 s, then every 2 s), but no further than the end of the time period it happened in: a
+    timed log's due rollover is tried again as the next period begins, so that a failure
+    files only the records of its own period in an older file. After the lock could not be
+    had in time, later tries do not wait for it at all: they take it only if it is free, so
+    that a lock held forever costs the application one ``lock_timeout`` in all, not one per
+    try.
     """
 
     def __init__(self, monotonic: Callable[[], float]) -> None:
@@ -67,16 +70,23 @@ class Backoff:
         self.next_try = 0.0
         self.pause = 0.0
         self.lock_stuck = False
+        #: Whether the period of the last failure has ended (None: no periods).
+        self.period_over: Callable[[], bool] | None = None
 
     def ready(self) -> bool:
-        return self._monotonic() >= self.next_try
+        if self._monotonic() >= self.next_try:
+            return True
+        over = self.period_over
+        return over is not None and over()
 
     def deadline(self, timeout: float) -> float:
         """The deadline for taking the lock now: none to wait while it is stuck."""
         now = self._monotonic()
         return now if self.lock_stuck else now + timeout
 
-    def failed(self, lock: bool = False) -> None:
+    def failed(self, lock: bool = False, period_over: Callable[[], bool] | None = None) -> None:
+        """*period_over*: the trigger's test of whether the period now current has ended."""
+        self.period_over = period_over
         self.pause = min(max(FIRST_RETRY, self.pause * 2), LONGEST_RETRY)
         self.next_try = self._monotonic() + self.pause
         self.lock_stuck = self.lock_stuck or lock
@@ -85,3 +95,4 @@ class Backoff:
         self.pause = 0.0
         self.next_try = 0.0
         self.lock_stuck = False
+        self.period_over = None

@@ -114,6 +114,10 @@ class SizePolicy:
         active = self.max_bytes > 0 and self.backup_count > 0
         return Terms(None, -math.inf, math.inf, self.max_bytes if active else None)
 
+    def period_over(self) -> None:
+        """No time periods."""
+        return None
+
     def hook_due(self, file: AppendFile, nbytes: int) -> bool:
         """The stdlib's ``shouldRollover`` answer: by size alone, whatever ``backupCount``
         (with 0 the stdlib's rollover only reopens the file, so ``emit`` skips it here)."""
@@ -267,6 +271,14 @@ class TimePolicy:
         if now >= self.rollover_at or now < self.period:
             return True
         return self.max_bytes > 0 and size_due(file, nbytes, self.max_bytes)
+
+    def period_over(self) -> Callable[[], bool]:
+        """Whether the period now current (on this policy's clock) has ended, or the clock
+        has gone back before it."""
+        clock = self.clock
+        start = self.schedule.period_start(clock())
+        end = self.schedule.next_boundary(start)
+        return lambda: not start <= clock() < end
 
     def _recorded(self, file: AppendFile) -> int | None:
         """The period the ledger holds for *file*, if it is believable."""

@@ -6,8 +6,9 @@ Between rollovers nobody takes a lock: every process appends whole records to it
 whose trigger says "roll over" then:
 
 1. takes the inter-process lock, bounded by one deadline for the thread mutex and the file
-   lock together (on timeout it goes on writing to the file it has; later tries wait a
-   growing pause and do not block on the lock until it is free again);
+   lock together (on timeout it goes on writing to the file the base path names, checked
+   for every record until the next try; later tries wait a growing pause, which ends at the
+   next time boundary at the latest, and do not block on the lock until it is free again);
 2. re-checks the base path: if it no longer names the file this process writes to, another
    process (or logrotate, or a person) has already moved it, so this process adopts the new
    file, opening it in append mode, and decides again on that file;
@@ -86,6 +87,10 @@ class Trigger(Protocol):
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         """With the lock held: must *file* really roll over?"""
+
+    def period_over(self) -> Callable[[], bool] | None:
+        """A test of whether the time period now current has ended (None: no periods): a
+        failed rollover is tried again by then at the latest."""
 
     def hook_due(self, file: AppendFile, nbytes: int) -> bool:
         """The stdlib's ``shouldRollover`` answer (by size whatever ``backupCount``)."""
@@ -346,17 +351,21 @@ class Core:
                     self.next_check = now
                 file = followed or file
             self.deferred = not self.backoff.ready()
+            if not self.deferred:
+                if due is None:
+                    due = self._due(file, len(data), record, should)
+                if due and not self._roll_reporting(len(data), should is not None, do):
+                    # Our try failed, perhaps after waiting for the lock while the others
+                    # rotated our file away: this record looks again too.
+                    self.deferred = True
+                    file = self._attempt("follow", self.follow) or self.file or file
+                elif due:
+                    file = self.file or file
             if self.deferred:
                 # After our own failed rollover the trigger is not asked, so nothing tells us
                 # that the others rotated our file: until the next try, every record checks
                 # the base path (one stat), or retention may remove the file it goes to.
                 self.next_check = now
-            else:
-                if due is None:
-                    due = self._due(file, len(data), record, should)
-                if due:
-                    self._roll_reporting(len(data), should is not None, do)
-                    file = self.file or file
         self._append(file, data)
 
     def _current_locked(self) -> AppendFile:
@@ -412,9 +421,9 @@ class Core:
 
     def _roll_reporting(
         self, nbytes: int, force: bool, do: DoRollover | None, locked: bool = False
-    ) -> None:
+    ) -> bool:
         """Roll over (through the handler's ``doRollover`` if it has its own); a failure is
-        reported once per outage and tried again after a pause."""
+        reported once per outage and tried again after a pause. False: it failed."""
         try:
             if do is not None:
                 do()
@@ -429,18 +438,20 @@ class Core:
                     self.archive.trash.empty()
         except (LockTimeout, LockUnusable):
             self._lock_failed()
+            return False
         except Exception:
-            self.backoff.failed()
+            self.backoff.failed(period_over=self.trigger.period_over())
             self.outages.failed("roll")
-        else:
-            self.backoff.succeeded()
-            self.outages.ok("lock")
-            self.outages.ok("roll")
+            return False
+        self.backoff.succeeded()
+        self.outages.ok("lock")
+        self.outages.ok("roll")
+        return True
 
     def _lock_failed(self) -> None:
         """From an ``except`` block: the lock could not be had (reported once per outage);
         until it is free again, no try waits for it."""
-        self.backoff.failed(lock=True)
+        self.backoff.failed(lock=True, period_over=self.trigger.period_over())
         self.outages.failed("lock")
 
     def _write_once(self, data: bytes) -> None:
@@ -544,15 +555,36 @@ class Core:
         return fresh
 
     def _open(self, locked: bool, reader_wait: float = 0.0) -> AppendFile:
+        """Open the base file and make it ours, dated. Without the lock another process may
+        rotate it meanwhile, and a file dated then by its last write (a record on its way
+        at a boundary) would take the next period's records: what the base path names after
+        the dating is adopted instead (one ``stat`` per adoption of a timed log)."""
+        fresh = self._open_dated(locked, reader_wait)
+        if locked or not fresh.regular or self.dating is None or self.reentered():
+            return fresh
+        try:
+            current = fresh.is_current()
+        except OSError:
+            return fresh  # (the next check looks again)
+        return fresh if current else self._open_dated(locked, reader_wait)
+
+    def _open_dated(self, locked: bool, reader_wait: float) -> AppendFile:
         fresh = AppendFile(
             self.base_path, self.permissions, self.system, self.line_end, reader_wait
         )
         if self.file is not None:
             self.file.close()
             self.stats.adopted += 1
-        self.file = fresh
+        self.file = None
         if fresh.regular and self.dating is not None:
-            self._date(self.dating, fresh, locked)
+            # Dated before it is ours: a file whose dating failed (an fstat with EIO) would
+            # be written as if it belonged to the period this process knew before.
+            try:
+                self._date(self.dating, fresh, locked)
+            except BaseException:
+                fresh.close()
+                raise
+        self.file = fresh
         return fresh
 
     def _date(self, dating: Dating, file: AppendFile, locked: bool) -> None:

@@ -10,7 +10,7 @@ At the end, from every inode ever written (the world keeps them all): every reco
 ``emit`` returned without a report is in exactly one file, whole, in order per writer, and not
 written into a file already gone from the log; each compressed file decompresses, once, to
 exactly the bytes of a plain file; timed logs: each record in the file of a period its ``emit``
-overlapped; no handler reporting more than once per outage.
+overlapped, or an older one by the outage rule; no handler reporting more than once per outage.
 
 The naming scheme here is written from the README, not taken from lockrotate, so that a name
 lockrotate invents cannot pass.
@@ -23,6 +23,7 @@ import calendar
 import gzip
 import hashlib
 import itertools
+import math
 import os
 import re
 import time
@@ -50,8 +51,13 @@ HANDOFF = 0.002  # the lock waiter's one grace beyond the deadline (lockrotate._
 CAUSE_WINDOW = 20.0
 #: Chaos that can cause an outage (forks, threads, new handlers and closes cannot).
 TROUBLE = frozenset({"kill", "stop", "clock", "fault"})
-LONGEST_RETRY = 2.0  # the longest pause before a failed rollover is tried again
 SLACK = 0.01  # virtual time a thread whose wait is over may wait more to be scheduled
+
+
+def _second(wall: float) -> int:
+    """The period of a wall time: the timed handlers roll every second (``when="S"``), and
+    every zone's offset is whole seconds."""
+    return math.floor(wall)
 
 
 class Violation(Exception):
@@ -89,9 +95,14 @@ class Checker:
         self.causes: list[float] = []
         self.trouble: list[float] = []  # when something happened that may cause an outage
         self.rotated_at: dict[int, float] = {}  # inode -> when it left the base name
+        self.created_at: dict[int, float] = {}  # inode -> when it was made as the base file
         self.verified: set[bytes] = set()  # digests of compressed copies checked as plain left
         #: Known ways records are lost (found by this simulator; see docs/simulation.md).
         self.excused: dict[str, int] = defaultdict(int)
+        #: Records astray in ways the guarantees' limits allow (not findings), by way.
+        self.limits: dict[str, int] = defaultdict(int)
+        #: Whether the handlers' triggers differ (mixed configurations on one file).
+        self.mixed = len({(c.kind, c.max_bytes, c.hook, c.utc) for c in family.configs}) > 1
         self.forks: dict[int, int] = {}
         #: What happened to each inode's names, for the message of a violation.
         self.history: dict[int, list[str]] = defaultdict(list)
@@ -125,6 +136,8 @@ class Checker:
         name = self._name(event.path)
         dest = self._name(event.dest) if event.dest else None
         if event.op == "create" and name is not None:
+            if name == self.base:
+                self.created_at[event.ino] = self.sim.sched.mono
             self._in_scheme(name)
             if self.is_log(name):
                 self.named[event.ino].add(name)
@@ -179,7 +192,7 @@ class Checker:
             return
         world = self.sim.world
         data = bytes(world.inodes[ino].data)
-        self._periods(name, data)
+        self._periods(name, data, ino)
         if not name.endswith(".gz"):
             packed = self._holder(name + ".gz")
             if packed is not None:
@@ -430,13 +443,16 @@ class Checker:
         if emit is None or emit.excused:
             return
         way = self._known(emit)
-        stale = when - self.rotated_at.get(ino, float("-inf"))
-        if way is None and stale <= self.family.check_interval + self.family.lock_timeout:
-            # Finding 1: a writer notices a rotation by others at its next check; if they
-            # rotate its file out of retention before that, the records it writes are lost.
-            way = "written within check_interval of the file's rotation"
         if way is not None:
             self.known(way)
+            return
+        stale = when - self.rotated_at.get(ino, float("-inf"))
+        if self.mixed and stale <= self.family.check_interval + self.family.lock_timeout:
+            # A limit of mixed configurations (docs/guarantees.md): a writer whose trigger
+            # does not see a file another process rotated as due (a subclass's own
+            # shouldRollover, another maxBytes) notices the rotation at its next check; if
+            # the numbered chain drops the file before that, the records it wrote go with it.
+            self.limits["written within check_interval of a rotation by another trigger"] += 1
             return
         history = "; ".join(self.history[ino][-4:])
         self.fail(
@@ -445,30 +461,12 @@ class Checker:
         )
 
     def _known(self, emit: Emit) -> str | None:
-        """Finding 1 (docs/simulation.md): after its own failed rollover, a process appends
-        to its file until the next check, without noticing that others rotated it, and
-        retention may delete it meanwhile. Finding 2: a writer stopped (SIGSTOP) between
-        choosing its file and writing, for longer than it takes others to rotate that file
-        out of the log."""
+        """Finding 2 (docs/simulation.md) on a numbered log: a writer stopped (SIGSTOP)
+        between choosing its file and writing, for longer than it takes the others to rotate
+        that file out of the chain (which drops its oldest file even while a writer holds
+        it)."""
         if emit.stopped:
             return "writer stopped mid-emit"
-        if emit.backoff:
-            return "writer in back-off after a failed rollover"
-        longest_emit = self.family.lock_timeout + HANDOFF + SLACK
-        for reported in self.reports.get(emit.handler, ()):
-            if emit.mono <= reported <= emit.mono + longest_emit:
-                return "writer's own rollover failed in this emit"
-        return None
-
-    def _near_trouble(self, emit: Emit) -> str | None:
-        """Finding 5: while any process is in an outage (or waits to retry after one), the
-        base file may not roll over at its boundary, and records of the next period join it
-        there. A record is held to its period only away from trouble."""
-        window = LONGEST_RETRY + self.family.check_interval + self.family.lock_timeout
-        for times in (self.sim.fired_at, self.trouble):
-            i = bisect.bisect_left(times, emit.mono - window)
-            if i < len(times) and times[i] <= emit.mono + self.family.lock_timeout:
-                return "written during or just after an outage"
         return None
 
     def _files(self, by_content: dict[bytes, int]) -> None:
@@ -488,36 +486,62 @@ class Checker:
                     self.fail(f"{name} decompresses to gzip data (compressed twice)")
                 elif data not in by_content and hashlib.sha1(data).digest() not in self.verified:
                     self.fail(f"{name} decompresses to bytes no plain file of the log held")
-            self._periods(name, data)
+            self._periods(name, data, inode.ino)
 
-    def _periods(self, name: str, data: bytes) -> None:
-        """Every record of the dated file *name* (plain *data*) in its period."""
+    def _periods(self, name: str, data: bytes, ino: int) -> None:
+        """Every record of the dated file *name* (plain *data*, inode *ino*) in its period."""
         m = self.timed.fullmatch(name)
         zones = {config.utc for config in self.family.configs if config.kind != "size"}
         if m is None or len(zones) != 1 or self.back or data.startswith(GZIP_MAGIC):
             return
         label = time.strptime(m[1], LABEL_FORMAT)
         start = calendar.timegm(label) if True in zones else time.mktime(label)
+        if self._undated(ino):
+            return
         for key in self._keys(data):
             self._in_period(key, self.emits.get(key), name, start)
 
+    def _undated(self, ino: int) -> bool:
+        """Whether the period file could not be read or written while *ino* was the base
+        file: the processes then date it each by its last write or their own view, so its
+        period is as precise as that (docs/guarantees.md: a period file that cannot be used
+        is reported, and costs the precision of the dating)."""
+        born = self.created_at.get(ino, float("-inf"))
+        left = self.rotated_at.get(ino, float("inf"))
+        path = f"{self.folder}/.{self.base}.period"
+        ledger = self.sim.world.names(self.folder).get(f".{self.base}.period")
+        return any(
+            born <= when <= left and (at == path or (ledger is not None and target == ledger.ino))
+            for when, at, target in self.sim.fired_on
+        )
+
     def _in_period(self, key: tuple[int, int], emit: Emit | None, name: str, start: float) -> None:
         """A record is in the file of a period its emit overlapped (it may be on its way
-        at a boundary), unless a known way put it elsewhere."""
+        at a boundary), unless the outage rule put it in an older one (docs/guarantees.md)."""
         if (
             emit is None
             or not emit.returned
+            or self._outage_rule(emit)
             or (emit.wall[0] < start + 1.0 and emit.wall[1] >= start)
         ):
             return
-        way = self._known(emit) or self._near_trouble(emit)
-        if way is not None:
-            self.known(f"misfiled: {way}")
-            return
         self.fail(
             f"w{key[0]}.{key[1]} (emit {emit.wall[0]:.3f}..{emit.wall[1]:.3f}) in {name}, "
-            f"whose period starts {start:.0f} (faults in its emit: {list(emit.fired)})"
+            f"whose period starts {start:.0f} (faults in its emit: {list(emit.fired)}, "
+            f"stopped: {emit.stopped})"
         )
+
+    @staticmethod
+    def _outage_rule(emit: Emit) -> bool:
+        """While its handler's rollover fails, a record goes to the current file, which may
+        belong to an older period: when its handler's try failed in its emit, or when the
+        handler waits for the next try of one that failed in the period in which the record
+        met the handler (once it had the handler's lock). A failed try is tried again at the
+        next boundary at the latest, so a wait that began in an earlier period does not
+        count."""
+        if emit.failed:
+            return True
+        return emit.failed_wall is not None and _second(emit.failed_wall) == _second(emit.met)
 
     def _keys(self, data: bytes) -> list[tuple[int, int]]:
         return [(int(m[1]), int(m[2])) for m in RECORD.finditer(data)]

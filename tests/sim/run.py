@@ -155,12 +155,12 @@ class SimHooked(SimSize):
         return self.calls % 20 == 0
 
 
-def in_backoff(handler: Any, now: float) -> bool:
-    """Whether *handler* is waiting for the next try of a failed rollover (or the lock is
-    stuck): read from its internals, without a call into the seam, only to name a known way
-    records go astray (docs/simulation.md, finding 1)."""
-    backoff = handler._core.backoff
-    return bool(backoff.lock_stuck or backoff.next_try > now)
+def next_try(handler: Any) -> float:
+    """When *handler*'s failed rollover is next tried, by its pause alone (0: none failed; it
+    changes only as a try fails or succeeds): read from its internals, without a call into
+    the seam, to tell the outage rule (records go to the current file) from a misfiled or
+    lost record."""
+    return float(handler._core.backoff.next_try)
 
 
 def sim_namer(name: str) -> str:
@@ -276,7 +276,13 @@ class Emit:
     stopped: bool = False  # its process was stopped (SIGSTOP) during the emit
     write_failed: bool = False  # a call that writes a record failed (an injected fault)
     fired: tuple[str, ...] = ()  # the faults injected into this emit's calls
-    backoff: bool = False  # its handler waited for the next try of a failed rollover
+    #: Its handler waited for the next try of a failed rollover, or a try failed in its emit.
+    backoff: bool = False
+    failed: bool = False  # a try of its handler's failed in its emit
+    #: When (wall) its handler's last try failed, if it waited for the next one when the
+    #: record met the handler (at ``met``, once it had the handler's lock).
+    failed_wall: float | None = None
+    met: float = 0.0
 
     @property
     def excused(self) -> bool:
@@ -308,6 +314,8 @@ class Result:
     chaos: list[Chaos] = field(default_factory=list)
     #: Records lost in known ways (reported to the lead, see docs/simulation.md), by way.
     excused: dict[str, int] = field(default_factory=dict)
+    #: Records astray in ways the guarantees' limits allow (mixed configurations), by way.
+    limits: dict[str, int] = field(default_factory=dict)
     budget: int = 0  # the steps it was given
 
     def trace(self, last: int = 25) -> str:
@@ -357,6 +365,7 @@ class Run:
         self.checker.back = self.back_jumps
         self.handlers: list[Any] = []
         self.privates = _Privates(self.sim)
+        self.failed_wall: dict[int, float] = {}  # id() of a handler -> its last failed try
 
     # What the handlers report ------------------------------------------------------------
     def reported(self, handler: object, record: logging.LogRecord) -> None:
@@ -444,7 +453,6 @@ class Run:
             me.tid, seq, config=getattr(handler, "sim_config", None), handler=id(handler),
             mono=sched.mono,
         )  # fmt: skip
-        emit.backoff = in_backoff(handler, sched.mono)
         self.emits[key] = emit
         self.in_emit[me.tid] = emit
         start = sim.wall()
@@ -455,6 +463,13 @@ class Run:
             # serialization of one process's threads, not lockrotate's) left out of the wait.
             handler.acquire()
             blocked, stopped = me.blocked_total, me.proc.stopped_total
+            # The handler's back-off as this record meets it (another thread's emit may
+            # have failed a try while this one waited for the handler).
+            tried = next_try(handler)
+            emit.backoff = tried > sched.mono
+            emit.met = sim.wall()
+            if emit.backoff:
+                emit.failed_wall = self.failed_wall.get(id(handler))
             try:
                 handler.emit(record)
             finally:
@@ -468,7 +483,13 @@ class Run:
             self.in_emit.pop(me.tid, None)
             emit.write_failed = me.write_faults > faults
             emit.fired = tuple(me.fired[fired:])
-        emit.backoff = emit.backoff or in_backoff(handler, sched.mono)
+        # A try of its own failed in this emit (it may be ready again at once: a new period);
+        # it failed by the emit's end, the time kept for it (lenient if the emit spanned a
+        # boundary).
+        emit.failed = next_try(handler) not in (0.0, tried)
+        if emit.failed:
+            self.failed_wall[id(handler)] = sim.wall()
+        emit.backoff = emit.backoff or emit.failed or next_try(handler) > sched.mono
         emit.wall = (start, sim.wall())
         emit.returned = True
         emit.stopped = me.proc.stopped_total > stopped
@@ -651,6 +672,7 @@ class Run:
             violation,
             self.chaos,
             dict(checker.excused),
+            dict(checker.limits),
             self.budget,
         )
 

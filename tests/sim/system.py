@@ -81,6 +81,8 @@ class SimSystem(System):
         self.faults: list[Fault] = []
         self.injected = 0
         self.fired_at: list[float] = []  # when each injected fault fired
+        #: What each fault of an ``open``, ``pread`` or ``pwrite`` hit: (when, path, inode).
+        self.fired_on: list[tuple[float, str | None, int | None]] = []
         #: Told about every write that reached a file: (pid, inode number, bytes).
         self.on_write: list[Callable[[int, int, bytes], None]] = []
         self._next_pid = 5_000_000  # above any real pid_max: os.kill finds none
@@ -121,8 +123,8 @@ class SimSystem(System):
         thread = self.sched.current
         return self.outside.pid if thread is None else thread.proc.pid
 
-    def _enter(self, op: str) -> None:
-        """The switch point, then the fault, if one is armed for *op*."""
+    def _enter(self, op: str, path: str | None = None, fd: int | None = None) -> None:
+        """The switch point, then the fault, if one is armed for *op* (on *path* or *fd*)."""
         sched = self.sched
         sched.point()
         if sched.current is None or not self.faults:
@@ -134,6 +136,9 @@ class SimSystem(System):
                 self.injected += 1
                 self.fired_at.append(now)
                 thread = sched.current
+                if path is not None or fd is not None:
+                    desc = None if fd is None else self.world.fds.get(thread.proc.pid, {}).get(fd)
+                    self.fired_on.append((now, path, None if desc is None else desc.inode.ino))
                 thread.fired.append(f"{op} {errno.errorcode[fault.code]}")
                 if op in WRITE_PATH:
                     thread.write_faults += 1
@@ -144,7 +149,7 @@ class SimSystem(System):
 
     # Files ------------------------------------------------------------------------------
     def open(self, path: str, flags: int, mode: int = 0o666) -> int:
-        self._enter("open")
+        self._enter("open", path=path)
         return self.world.open(self.pid, path, flags, mode)
 
     def close(self, fd: int) -> None:
@@ -170,11 +175,11 @@ class SimSystem(System):
         return self.world.read(self.pid, fd, n)
 
     def pread(self, fd: int, n: int, offset: int) -> bytes:
-        self._enter("pread")
+        self._enter("pread", fd=fd)
         return self.world.pread(self.pid, fd, n, offset)
 
     def pwrite(self, fd: int, data: bytes, offset: int) -> int:
-        self._enter("pwrite")
+        self._enter("pwrite", fd=fd)
         return self.world.pwrite(self.pid, fd, bytes(data), offset)
 
     def lseek(self, fd: int, pos: int, how: int) -> int:
