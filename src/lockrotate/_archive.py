@@ -307,10 +307,11 @@ class Inventory:
         that made them, as the *book* says: their labels can mislead (a process configured
         with another time zone or ``when`` for the same log writes labels this scheme reads
         otherwise), and so can their last write (a late append to an older file, a clock
-        stepped back). The files the book does not know (older than it, or their record
-        lost) are placed by their last write among the times of the rotations the book
-        knows, then by name; the known ones are ordered by number among the places they
-        hold (a clock stepped back misplaces only the files the book does not know)."""
+        stepped back). The files the book does not know (older than it, or rotated while it
+        could not be written) are placed by their last write among the times of the
+        rotations the book knows, then by name; the known ones are ordered by number among
+        the places they hold (a clock stepped back misplaces only the files the book does not
+        know)."""
         if not self.by_write_time:
             return list(self.entries)
         if book is None:

@@ -36,6 +36,8 @@ Glossary:
 
 - *date*: decide which time period a base file belongs to (the time policy's dating part),
   recorded under the lock in the period ledger so that every process agrees.
+- *book*: the rotation book in the period ledger: each rotation of a dated log, numbered
+  under the lock before its rename; retention removes dated files in its order.
 - *adopt*: start writing to the file the base path names now, one that another process (or
   a person) put there.
 - *tidy*: after a rollover, with the lock held: repair, retention, compression hand-off.
