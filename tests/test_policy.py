@@ -21,6 +21,7 @@ from lockrotate._outage import Outages
 from lockrotate._permissions import Permissions
 from lockrotate._policy import BOOK_PATIENCE, SizePolicy, Terms, TimePolicy
 from lockrotate._schedule import make_schedule
+from lockrotate._system import System
 
 MINUTE = make_schedule("M", 1, True, None)
 # A minute boundary (28,333,333 whole minutes after the epoch) and the labels of its minutes.
@@ -538,3 +539,34 @@ def test_ledger_of_another_user_warns_once(base: str, monkeypatch: pytest.Monkey
     assert len(warnings) == 1
     assert ledger.path in warnings[0]
     assert f"uid {owner}" in warnings[0]
+
+
+class UnreadableLedger(System):
+    """A disk that fails every read of the ledger (``EIO``) and nothing else."""
+
+    def pread(self, fd: int, n: int, offset: int) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+
+def test_a_ledger_that_cannot_be_read_is_not_dated_over(base: str, file: AppendFile) -> None:
+    """Finding 11 (docs/simulation.md): a process whose read of the period file failed took
+    it for "no entry", dated the base file by its last write and recorded that over the
+    entry another process had made, so the file's records went to a later period's name.
+    Now the rollover fails (tried again after a pause) and the entry stays."""
+    clock = FakeClock(T0 + 1)
+    time_policy(base, clock, Recorder()).created(file)  # the first process dates it: T0
+    file.write(b"a record of T0\n")
+    clock.now = T0 + 65
+    recorder = Recorder()
+    path = ledger_for(base).path
+    other = TimePolicy(
+        base, MINUTE, 0, 0,
+        PeriodLedger(path, Permissions(), 0o600, SIGNATURE, recorder.warnings.append,
+                     system=UnreadableLedger()),
+        Hooks(), clock, recorder.outages, recorder.warnings.append,
+    )  # fmt: skip
+    assert other.wants_lock_to_adopt(file)
+    other.adopted(file, locked=True)
+    with pytest.raises(OSError):
+        other.due_locked(file, 1)
+    assert ledger_for(base).read() == (file.identity, T0, SIGNATURE)

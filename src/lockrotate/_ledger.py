@@ -87,16 +87,15 @@ class PeriodLedger:
         return fd
 
     def read(self) -> tuple[Identity, int, str] | None:
-        """The entry, or None if there is none or it cannot be read (then the file's mtime
-        decides)."""
+        """The entry, or None if there is none or no usable ledger (then the file's mtime
+        decides). Raises OSError when a ledger that opened cannot be read (``EIO``): a
+        moment's failure must not make a process date anew a file another one dated."""
         try:
             fd = self._open(create=False)
         except OSError:
             return None
         try:
             raw = self.system.pread(fd, PERIOD_WIDTH, 0)
-        except OSError:
-            return None
         finally:
             self.system.close(fd)
         return parse_entry(raw)

@@ -239,7 +239,7 @@ class TimePolicy:
         self.mismatches: set[str] = set()
         self._enter(schedule.period_start(clock()))
         #: Since when (``monotonic``) this process's records in the book have failed.
-        self._unbooked_since: float | None = None
+        self._failing_since: float | None = None
 
     @property
     def kept_by_count(self) -> int:
@@ -302,13 +302,21 @@ class TimePolicy:
 
     def wants_lock_to_adopt(self, file: AppendFile) -> bool:
         """A file nobody has dated yet is dated under the lock, once for every process."""
-        return self._recorded(file) is None
+        try:
+            return self._recorded(file) is None
+        except OSError:
+            return True
 
     def adopted(self, file: AppendFile, locked: bool) -> None:
         """Learn the period of *file*: from the ledger; else decide it (and, with the lock,
         record it): an empty file belongs to the current period, a written one to the period
-        of its last write."""
-        period = self._recorded(file)
+        of its last write. A ledger that cannot be read is not written either: it may hold
+        this file's period, which other processes still read (this one dates it alone)."""
+        try:
+            period = self._recorded(file)
+        except OSError:
+            self.outages.failed("period")
+            period, locked = None, False
         if period is None:
             now = self.clock()
             stamp = file.mtime() if file.size() > 0 else now
@@ -319,7 +327,15 @@ class TimePolicy:
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         current = self.schedule.period_start(self.clock())
-        known = self._recorded(file)
+        try:
+            known = self._recorded(file)
+        except OSError as exc:
+            # Dating the file anew by its last write could move its records to a later
+            # period's name: the rollover waits for the ledger, as for the book's record.
+            self._ledger_failed(exc)
+            known = None
+        else:
+            self._failing_since = None
         if known is not None:
             self._enter(known)
         if file.size() == 0 or current < self.period:
@@ -379,16 +395,22 @@ class TimePolicy:
                 os.path.basename(dest), inode, book_capacity(self.backup_count)
             )
         except OSError as exc:
-            now = self.system.monotonic()
-            if self._unbooked_since is None:
-                self._unbooked_since = now
-            unusable = isinstance(exc, NotRegularFile) or exc.errno in _UNUSABLE
-            if not unusable and now - self._unbooked_since < BOOK_PATIENCE:
-                raise
-            self.outages.failed("period")
+            self._ledger_failed(exc)
             return None
-        self._unbooked_since = None
+        self._failing_since = None
         return number
+
+    def _ledger_failed(self, exc: OSError) -> None:
+        """From an ``except`` block: the ledger failed a rotation. Raise (the rollover fails
+        and is tried again after a pause) unless the ledger cannot be used at all or has
+        failed for :data:`BOOK_PATIENCE`; then report, and the rotation goes on without."""
+        now = self.system.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        unusable = isinstance(exc, NotRegularFile) or exc.errno in _UNUSABLE
+        if not unusable and now - self._failing_since < BOOK_PATIENCE:
+            raise exc
+        self.outages.failed("period")
 
     def _renote(self, dest: str, rotated: Identity, number: int) -> None:
         """A ``rotator`` may have made *dest* a new file (a compressed copy): its record
