@@ -7,7 +7,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -355,6 +355,97 @@ def test_tidy_repairs_expires_and_keeps_strangers(tmp_path: Path) -> None:
 def pattern_is_scratch(name: str) -> bool:
     return scratch_pattern("app.log").fullmatch(name) is not None
 
+
+@dataclass
+class FakeBook:
+    """Rotations by name: (number, time in seconds), and the inodes they do not name."""
+
+    known: dict[str, tuple[int, int]]
+    others: set[int] = field(default_factory=set)
+
+    def rotation(self, name: str, inode: int | None = None) -> tuple[int, int] | None:
+        found = self.known.get(name)
+        if found is None or inode in self.others:
+            return None
+        return found[0], found[1] * 10**9
+
+
+def dated(folder: Path, names_and_mtimes: list[tuple[str, int]]) -> Inventory:
+    for name, mtime in names_and_mtimes:
+        plant(folder, [name], mtime_ns=mtime * 10**9)
+    return scan(folder, TimedScheme(str(folder / "app.log"), DAY, None))
+
+
+def order(entries: list[Entry]) -> list[str]:
+    return [entry.name for entry in entries]
+
+
+def test_dated_files_go_in_the_order_the_book_says_not_by_last_write(tmp_path: Path) -> None:
+    """A late append to an older file (finding 6) or a clock stepped back (finding 4) makes
+    the last write mislead; the book's numbers do not. The compressed copy of the oldest
+    is known by its plain name."""
+    inventory = dated(
+        tmp_path,
+        [("app.log.2024-01-01.gz", 500), ("app.log.2024-01-02", 900), ("app.log.2024-01-03", 100)],
+    )
+    by_write = ["app.log.2024-01-03", "app.log.2024-01-01", "app.log.2024-01-02"]
+    assert order(inventory.by_age()) == by_write
+    book = FakeBook(
+        {
+            "app.log.2024-01-01": (1, 10),  # compressed since
+            "app.log.2024-01-02": (2, 20),
+            "app.log.2024-01-03": (3, 30),
+        }
+    )
+    assert order(inventory.by_age(book)) == [
+        "app.log.2024-01-01",
+        "app.log.2024-01-02",
+        "app.log.2024-01-03",
+    ]
+
+
+def test_files_the_book_does_not_know_are_placed_by_their_last_write(tmp_path: Path) -> None:
+    """Files from before the book (or whose record was lost, or whose name was made again)
+    go by their last write, among the times of the rotations the book knows; the known ones
+    keep the book's order among themselves."""
+    inventory = dated(
+        tmp_path,
+        [
+            ("app.log.2024-01-01", 100),  # from before the book
+            ("app.log.2024-01-02", 900),  # known, written late
+            ("app.log.2024-01-03", 350),  # its record lost
+            ("app.log.2024-01-04", 400),  # known
+        ],
+    )
+    book = FakeBook(
+        {
+            "app.log.2024-01-02": (7, 300),
+            "app.log.2024-01-03": (2, 50),
+            "app.log.2024-01-04": (8, 380),
+        },
+        {identity(tmp_path / "app.log.2024-01-03")[1]},  # that record named an older file
+    )
+    assert order(inventory.by_age(book)) == [
+        "app.log.2024-01-01",
+        "app.log.2024-01-02",
+        "app.log.2024-01-03",
+        "app.log.2024-01-04",
+    ]
+    # The clock was stepped back before rotation 8: the known ones keep their order.
+    book.known["app.log.2024-01-04"] = (8, 200)
+    assert order(inventory.by_age(book)) == [
+        "app.log.2024-01-01",
+        "app.log.2024-01-02",
+        "app.log.2024-01-04",
+        "app.log.2024-01-03",
+    ]
+
+
+def test_numbered_files_are_their_own_order_whatever_a_book_says(tmp_path: Path) -> None:
+    plant(tmp_path, ["app.log.1", "app.log.2"])
+    inventory = scan(tmp_path, NumberedScheme(str(tmp_path / "app.log"), 5, None))
+    book = FakeBook({"app.log.1": (1, 0), "app.log.2": (2, 0)})
+    assert order(inventory.by_age(book)) == ["app.log.2", "app.log.1"]
 
 def test_tidy_without_compression_submits_nothing(tmp_path: Path) -> None:
     base = str(tmp_path / "app.log")

@@ -3,6 +3,7 @@ dates each timed file once for every process."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -18,8 +19,9 @@ from lockrotate._ledger import PeriodLedger
 from lockrotate._naming import Namer
 from lockrotate._outage import Outages
 from lockrotate._permissions import Permissions
-from lockrotate._policy import SizePolicy, TimePolicy
+from lockrotate._policy import BOOK_PATIENCE, SizePolicy, Terms, TimePolicy
 from lockrotate._schedule import make_schedule
+from lockrotate._system import System
 
 MINUTE = make_schedule("M", 1, True, None)
 # A minute boundary (28,333,333 whole minutes after the epoch) and the labels of its minutes.
@@ -208,6 +210,33 @@ def test_time_due_by_size_within_a_period(file: AppendFile) -> None:
     assert policy.due(file, 11)
 
 
+def outside(terms: Terms, file: AppendFile, nbytes: int) -> bool:
+    """A record is due by *terms* as their docstring reads (``Core.write`` tests them so)."""
+    if terms.clock is not None and not terms.since <= terms.clock() < terms.until:
+        return True
+    size = file.size()
+    return terms.limit is not None and size > 0 and size + nbytes > terms.limit
+
+
+@pytest.mark.parametrize("written", [0, 40, 50])
+def test_the_terms_are_the_triggers_due_as_data(file: AppendFile, written: int) -> None:
+    """The fast path tests a policy's ``terms`` instead of calling its ``due``: the two agree
+    for size, time, and time with size, at and around the limits and the boundaries."""
+    file.write(b"z" * written)
+    clock = FakeClock(T0 + 1)
+    policies: list[SizePolicy | TimePolicy] = [
+        SizePolicy(file.path, max_bytes, keep, Hooks())
+        for max_bytes in (0, 50, 100)
+        for keep in (0, 3)
+    ]
+    policies += [time_policy(file.path, clock, Recorder(), max_bytes=m) for m in (0, 50)]
+    for now in (T0 + 1, T0 + 59.999, T0 + 60, T0 - 0.5):
+        clock.now = now
+        for policy in policies:
+            for nbytes in (1, 10, 11, 100):
+                assert policy.due(file, nbytes) == outside(policy.terms(), file, nbytes)
+
+
 def test_a_new_file_is_recorded_with_its_period(base: str, file: AppendFile) -> None:
     clock = FakeClock(T0 + 61)
     policy = time_policy(base, clock, Recorder())
@@ -372,6 +401,72 @@ def test_time_rotation_never_takes_a_name_that_exists(
     assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "kept\n"
 
 
+def test_time_rotation_books_each_file_and_never_remakes_a_booked_name(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    """Each rotation is booked before its rename. A name the book knows is not made again
+    once its file is gone (as after a clock stepped back): its old record would order the
+    new file among the oldest if the new record could not be written."""
+    clock = FakeClock(T0 + 5)
+    policy = time_policy(base, clock, Recorder())
+    policy.created(file)
+    file.write(b"first\n")
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), lambda path: None)
+    first = tmp_path / f"app.log.{LABEL_T0}"
+    book = policy.ledger.book()
+    known = book.rotation(first.name)
+    assert known is not None and known[0] == 1
+    first.unlink()  # retention took it
+    second = AppendFile(base)
+    second.write(b"second\n")
+    policy.rotate_locked(second, Inventory.scan(base, policy.scheme(), (), []), lambda path: None)
+    second.close()
+    assert not first.exists()
+    assert (tmp_path / f"app.log.{LABEL_T0}.1").read_text() == "second\n"
+    known = policy.ledger.book().rotation(f"app.log.{LABEL_T0}.1")
+    assert known is not None and known[0] == 2
+
+
+def test_a_rotation_whose_record_fails_waits_for_its_next_try(
+    tmp_path: Path, base: str, file: AppendFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file rotated without its record would be placed by its last write: while the book
+    fails (EIO), the rollover fails before the rename; once it has failed for
+    ``BOOK_PATIENCE``, rotations go on without their records, reported."""
+    recorder = Recorder()
+    monotonic = FakeClock(100.0)
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    monkeypatch.setattr(policy.system, "monotonic", monotonic)
+    policy.created(file)
+    file.write(b"kept\n")
+
+    def failing(*args: object) -> int:
+        raise OSError(errno.EIO, "the disk")
+
+    monkeypatch.setattr(policy.ledger, "note_rotation", failing)
+    for wait in (0.0, 1.0, BOOK_PATIENCE - 2.0):
+        monotonic.now += wait
+        with pytest.raises(OSError):
+            policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+        assert (tmp_path / "app.log").read_text() == "kept\n" and recorder.reports == []
+    monotonic.now += 1.0
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+    assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
+    assert len(recorder.reports) == 1
+
+
+def test_a_ledger_that_cannot_be_used_does_not_stop_a_rotation(
+    tmp_path: Path, base: str, file: AppendFile
+) -> None:
+    """A directory at the ledger's name: the rotation goes on at once, reported."""
+    recorder = Recorder()
+    policy = time_policy(base, FakeClock(T0 + 5), recorder)
+    file.write(b"kept\n")
+    (tmp_path / ".app.log.period").mkdir()
+    policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
+    assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
+    assert len(recorder.reports) == 1
+
 def test_a_ledger_that_cannot_be_written_is_reported_once(tmp_path: Path, file: AppendFile) -> None:
     recorder = Recorder()
     policy = TimePolicy(
@@ -444,3 +539,34 @@ def test_ledger_of_another_user_warns_once(base: str, monkeypatch: pytest.Monkey
     assert len(warnings) == 1
     assert ledger.path in warnings[0]
     assert f"uid {owner}" in warnings[0]
+
+
+class UnreadableLedger(System):
+    """A disk that fails every read of the ledger (``EIO``) and nothing else."""
+
+    def pread(self, fd: int, n: int, offset: int) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+
+def test_a_ledger_that_cannot_be_read_is_not_dated_over(base: str, file: AppendFile) -> None:
+    """Finding 11 (docs/simulation.md): a process whose read of the period file failed took
+    it for "no entry", dated the base file by its last write and recorded that over the
+    entry another process had made, so the file's records went to a later period's name.
+    Now the rollover fails (tried again after a pause) and the entry stays."""
+    clock = FakeClock(T0 + 1)
+    time_policy(base, clock, Recorder()).created(file)  # the first process dates it: T0
+    file.write(b"a record of T0\n")
+    clock.now = T0 + 65
+    recorder = Recorder()
+    path = ledger_for(base).path
+    other = TimePolicy(
+        base, MINUTE, 0, 0,
+        PeriodLedger(path, Permissions(), 0o600, SIGNATURE, recorder.warnings.append,
+                     system=UnreadableLedger()),
+        Hooks(), clock, recorder.outages, recorder.warnings.append,
+    )  # fmt: skip
+    assert other.wants_lock_to_adopt(file)
+    other.adopted(file, locked=True)
+    with pytest.raises(OSError):
+        other.due_locked(file, 1)
+    assert ledger_for(base).read() == (file.identity, T0, SIGNATURE)

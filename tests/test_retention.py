@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
+import time
 from pathlib import Path
+
+import pytest
 
 import lockrotate
 from conftest import FakeClock
@@ -110,3 +114,120 @@ def test_backup_count_in_time_rotation_never_touches_foreign_files(tmp_path: Pat
     )
     assert kept == [f"s{second}" for second in range(seconds - 4, seconds - 1)]
     assert_foreign_untouched(tmp_path)
+
+
+def dated_paths(folder: Path) -> list[Path]:
+    """The rotated files, oldest first by name (one period each: names sort as they were
+    rotated)."""
+    return [folder / name for name in rotated(folder)]
+
+
+def dated_files(folder: Path) -> list[str]:
+    """The rotated files, each as its first record's writer, oldest first."""
+    return [path.read_text().split()[0] for path in dated_paths(folder)]
+
+
+def roll_seconds(handler: logging.Handler, clock: FakeClock, writers: list[str]) -> None:
+    for writer in writers:
+        log_n(handler, writer, 1)
+        clock.now += 1
+
+
+def test_a_late_append_to_an_older_dated_file_does_not_make_it_the_newest(
+    tmp_path: Path,
+) -> None:
+    """Simulator finding 6: retention ordered dated files by their last write, so a writer
+    in back-off (or stopped) appending late to an older rotated file made retention remove
+    the newest one instead. The rotation book orders them as they were rotated."""
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="S", backupCount=2, clock=clock
+    )
+    roll_seconds(handler, clock, ["s0", "s1", "s2"])
+    oldest = dated_paths(tmp_path)[0]
+    assert dated_files(tmp_path) == ["s0", "s1"]
+    with open(oldest, "a") as late:  # a writer that had not noticed the rollover
+        late.write("late 0\n")
+    future = time.time() + 3600  # (file times are the real clock's)
+    os.utime(oldest, (future, future))
+    roll_seconds(handler, clock, ["s3"])
+    handler.close()
+    assert dated_files(tmp_path) == ["s1", "s2"]
+
+
+def test_a_clock_stepped_back_does_not_make_the_newest_dated_file_the_oldest(
+    tmp_path: Path,
+) -> None:
+    """Simulator finding 4: the wall clock stepped back by more than a period stamps the
+    newest rotated file with the oldest last write; retention removed it."""
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="S", backupCount=2, clock=clock
+    )
+    roll_seconds(handler, clock, ["s0", "s1", "s2"])
+    newest = dated_paths(tmp_path)[-1]
+    past = time.time() - 86400
+    os.utime(newest, (past, past))  # written while the clock was a day behind
+    roll_seconds(handler, clock, ["s3"])
+    handler.close()
+    assert dated_files(tmp_path) == ["s1", "s2"]
+
+
+def test_an_unreadable_ledger_leaves_retention_to_the_last_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No book (its name taken by a folder): dated files are ordered by their last write, as
+    before the book; the rollovers go on (the failure is reported), nothing else is removed."""
+    clock = FakeClock(1_700_000_000.0)
+    os.mkdir(tmp_path / ".app.log.period")
+    plant(tmp_path)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="S", backupCount=2, clock=clock
+    )
+    roll_seconds(handler, clock, ["s0", "s1", "s2", "s3"])
+    handler.close()
+    assert dated_files(tmp_path) == ["s1", "s2"]
+    assert "Logging error" in capsys.readouterr().err  # the period file cannot be used
+    assert_foreign_untouched(tmp_path)
+
+
+def test_the_book_follows_a_namer(tmp_path: Path) -> None:
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="S", backupCount=2, clock=clock
+    )
+    handler.namer = lambda name: name + ".old"
+    roll_seconds(handler, clock, ["s0", "s1", "s2"])
+    oldest = dated_paths(tmp_path)[0]
+    assert oldest.name.endswith(".old")
+    future = time.time() + 3600  # (file times are the real clock's)
+    os.utime(oldest, (future, future))
+    roll_seconds(handler, clock, ["s3"])
+    handler.close()
+    assert dated_files(tmp_path) == ["s1", "s2"]
+
+
+def test_the_book_follows_the_cookbook_namer_and_rotator(tmp_path: Path) -> None:
+    """The stdlib cookbook's compression: a ``namer`` adding ``.gz`` and a ``rotator`` that
+    compresses. The book knows each file by the name the namer made."""
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.TimedRotatingFileHandler(
+        str(tmp_path / "app.log"), when="S", backupCount=2, clock=clock
+    )
+    handler.namer = lambda name: name + ".gz"
+
+    def rotator(source: str, dest: str) -> None:
+        with open(source, "rb") as plain, gzip.open(dest, "wb") as packed:
+            packed.write(plain.read())
+        os.remove(source)
+
+    handler.rotator = rotator
+    roll_seconds(handler, clock, ["s0", "s1", "s2"])
+    oldest = dated_paths(tmp_path)[0]
+    assert oldest.name.endswith(".gz")
+    future = time.time() + 3600
+    os.utime(oldest, (future, future))
+    roll_seconds(handler, clock, ["s3"])
+    handler.close()
+    kept = [gzip.decompress(path.read_bytes()).split()[0] for path in dated_paths(tmp_path)]
+    assert kept == [b"s1", b"s2"]

@@ -45,6 +45,9 @@ class FakePolicy:
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, 1000, None)
 
+    def book(self) -> None:
+        return None
+
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
         return self.due_now
 

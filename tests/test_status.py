@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 import lockrotate
-from conftest import wait_blocked
+from conftest import FakeClock, wait_blocked
 from lockrotate import status
+from lockrotate._ledger import PERIOD_WIDTH
 from lockrotate._naming import scratch_path
 
 SRC = str(Path(lockrotate.__file__).resolve().parent.parent)
@@ -414,6 +415,25 @@ def test_the_period_entry_names_the_base_file_or_another(log: str) -> None:
     assert document["period"]["matches_base"] is False
     assert "period_other_file" in kinds(document, "notes")
 
+
+def test_the_period_entry_is_read_beside_the_rotation_book(log: str) -> None:
+    """The ledger holds the rotation book after its period line: status reads the line as
+    before, and the book's records are no trouble to it."""
+    clock = FakeClock(1_700_000_000.0)
+    handler = lockrotate.TimedRotatingFileHandler(log, when="S", backupCount=2, clock=clock)
+    for second in range(4):
+        handler.emit(logging.makeLogRecord({"msg": f"second {second}"}))
+        clock.now += 1
+    handler.close()
+    ledger = os.path.join(os.path.dirname(log), f".{os.path.basename(log)}.period")
+    assert os.path.getsize(ledger) > PERIOD_WIDTH  # three rotations booked
+    code, document = doc(log, "--when", "S")
+    assert code == 0, document["problems"]
+    period = document["period"]
+    assert period["readable"] is True and period["matches_base"] is True
+    assert period["period_start"] == 1_700_000_003
+    assert period["signature"] == "S/1/0/local"
+    assert "period_unreadable" not in kinds(document, "notes")
 
 def test_lock_dir_is_followed_and_a_stray_lock_beside_the_log_is_reported(
     log: str, tmp_path: Path

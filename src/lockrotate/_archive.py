@@ -125,8 +125,32 @@ class Entry:
         return sum(info.size for info in self.files)
 
     @functools.cached_property
+    def mtime_ns(self) -> int:
+        return max(info.mtime_ns for info in self.files)
+
+    @functools.cached_property
     def mtime(self) -> float:
-        return max(info.mtime_ns for info in self.files) / 1e9
+        return self.mtime_ns / 1e9
+
+    @functools.cached_property
+    def name(self) -> str:
+        """The name the rotation gave it (its plain copy's, compressed or not)."""
+        if self.plain is not None:
+            return os.path.basename(self.plain.path)
+        assert self.packed is not None
+        name = os.path.basename(self.packed.path)
+        for extension in EXTENSIONS.values():
+            if name.endswith(extension):
+                return name[: -len(extension)]
+        return name
+
+
+class Book(Protocol):
+    """Which rotation made which rotated file (:class:`lockrotate._ledger.Book`)."""
+
+    def rotation(self, name: str, inode: int | None = None) -> tuple[int, int] | None:
+        """The number and time (ns) of the rotation that made the rotated file *name*, the
+        file *inode* (None: any); None if the book does not know it."""
 
 
 class Scheme(Protocol):
@@ -277,14 +301,37 @@ class Inventory:
         entries = sorted([*kept, *fresh.entries], key=lambda entry: entry.order)
         return replace(self, entries=entries, moves={}, refresh=None)
 
-    def by_age(self) -> list[Entry]:
+    def by_age(self, book: Book | None = None) -> list[Entry]:
         """Entries in the order retention removes them, oldest first. Numbered names are
-        their own order (each rollover shifts them). Dated ones are ordered by their last
-        write, then by name: a label can mislead, since a process configured with another
-        time zone or ``when`` for the same log writes labels this scheme reads otherwise."""
+        their own order (each rollover shifts them). Dated ones are ordered by the rotation
+        that made them, as the *book* says: their labels can mislead (a process configured
+        with another time zone or ``when`` for the same log writes labels this scheme reads
+        otherwise), and so can their last write (a late append to an older file, a clock
+        stepped back). The files the book does not know (older than it, or rotated while it
+        could not be written) are placed by their last write among the times of the
+        rotations the book knows, then by name; the known ones are ordered by number among
+        the places they hold (a clock stepped back misplaces only the files the book does not
+        know)."""
         if not self.by_write_time:
             return list(self.entries)
-        return sorted(self.entries, key=lambda entry: (entry.mtime, entry.order))
+        if book is None:
+            return sorted(self.entries, key=lambda entry: (entry.mtime, entry.order))
+        rotations = [
+            book.rotation(entry.name, None if entry.plain is None else entry.plain.identity[1])
+            for entry in self.entries
+        ]
+        placed = sorted(
+            range(len(self.entries)),
+            key=lambda i: (
+                self.entries[i].mtime_ns if (known := rotations[i]) is None else known[1],
+                self.entries[i].order,
+            ),
+        )
+        numbered = [(known[0], i) for i in placed if (known := rotations[i]) is not None]
+        places = [place for place, i in enumerate(placed) if rotations[i] is not None]
+        for place, (_, i) in zip(places, sorted(numbered), strict=True):
+            placed[place] = i
+        return [self.entries[i] for i in placed]
 
     def waiting(self) -> list[Entry]:
         """Entries with no compressed copy: what compression still has to do."""
@@ -477,6 +524,7 @@ def tidy(
     now: float | None = None,
     system: System = REAL,
     rescan: Callable[[], Inventory] | None = None,
+    book: Book | None = None,
 ) -> bool:
     """After a rollover, with the lock held: repair, retention, then hand the plain files
     left to compression (*submit*; the file this process just *rotated* first, the others as
@@ -485,6 +533,7 @@ def tidy(
 
     A file leaves only if its name still holds the file the inventory saw; if one does not,
     the inventory no longer holds, and *rescan* (if given) makes a fresh one to decide again.
+    *book*: the order of a dated log's rotations (:meth:`Inventory.by_age`).
     At most :data:`BATCH` files are moved away under the lock; the rest of a dated backlog
     leaves by name once the lock is released (:meth:`Trash.add`).
     """
@@ -494,7 +543,7 @@ def tidy(
         trash.add(path)
     repairs = set(repair(inventory))
     doomed = expired(
-        inventory.by_age(),
+        inventory.by_age(book),
         retention.keep,
         retention.max_age,
         retention.max_total_bytes,
@@ -513,7 +562,7 @@ def tidy(
         if not still(info, system):
             if rescan is None:
                 continue  # not the file the inventory saw: never remove it
-            return tidy(rescan(), retention, trash, submit, rotated, now, system)
+            return tidy(rescan(), retention, trash, submit, rotated, now, system, None, book)
         with contextlib.suppress(FileNotFoundError):
             held |= not trash.retire(info.path)
     if submit is not None:
@@ -550,11 +599,14 @@ class Archive:
         clock: Callable[[], float],
         system: System = REAL,
         outages: Outages | None = None,
+        book: Callable[[], Book | None] | None = None,
     ) -> None:
         self.system = system
         self.base_path = base_path
         self.retention = retention
         self.scheme = scheme
+        #: Reads a dated log's rotation book (None: the log has none).
+        self._read_book = book
         self.trash = Trash(base_path, system)
         #: The extension this handler compresses to (None: it does not compress).
         self.extension = None if own_format is None else EXTENSIONS[own_format]
@@ -620,6 +672,21 @@ class Archive:
         except OSError:
             return False
         return size // 32 <= 8 * (self._files_seen + 2) * (1 + len(self.formats))
+
+    def book_for(self, inventory: Inventory) -> Book | None:
+        """The rotation book, for a dated log's retention; None (each file is then ordered
+        by its last write) for a numbered log, or if the book cannot be read."""
+        if self._read_book is None or not inventory.by_write_time:
+            return None
+        try:
+            return self._read_book()
+        except OSError:
+            return None
+
+    def by_age(self) -> list[Entry]:
+        """The rotated files now, in the order retention removes them, oldest first."""
+        inventory = self.scan()
+        return inventory.by_age(self.book_for(inventory))
 
     def survey(self) -> Inventory | None:
         """Before the lock is taken: the inventory the rollover will use, from a listing (a
@@ -700,7 +767,15 @@ class Archive:
         else:
             current = inventory.moved(self.base_path, scheme, None, system)
         self._held = tidy(
-            current, retention, self.trash, submit, rotated, self._clock(), system, self.scan
+            current,
+            retention,
+            self.trash,
+            submit,
+            rotated,
+            self._clock(),
+            system,
+            self.scan,
+            self.book_for(current),
         )
         return waiting
 
@@ -710,7 +785,15 @@ class Archive:
         try:
             current = inventory.moved(self.base_path, self.scheme(), None, self.system)
             self._held = tidy(
-                current, retention, self.trash, None, rotated, self._clock(), self.system
+                current,
+                retention,
+                self.trash,
+                None,
+                rotated,
+                self._clock(),
+                self.system,
+                None,
+                self.book_for(current),
             )
         except Exception:
             if self.outages is None:
@@ -762,8 +845,17 @@ class Archive:
             # The last tidy left a file that was held, maybe by this compressor: look again.
             self._held = False
             with contextlib.suppress(OSError):
+                current = self.scan()
                 self._held = tidy(
-                    self.scan(), self.retention(), self.trash, None, None, self._clock(), system
+                    current,
+                    self.retention(),
+                    self.trash,
+                    None,
+                    None,
+                    self._clock(),
+                    system,
+                    None,
+                    self.book_for(current),
                 )
         return True
 

@@ -189,6 +189,7 @@ def compose(
         clock,
         system,
         outages,
+        policy.book,
     )
     fmt = settings.compress
     compressor = None

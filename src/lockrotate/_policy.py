@@ -12,13 +12,15 @@ from __future__ import annotations
 import errno
 import logging.handlers
 import math
+import os
 from collections.abc import Callable
 from typing import Final, NamedTuple, Protocol
 
-from ._archive import Inventory, Scheme, still
+from ._archive import FileInfo, Inventory, Scheme, still
 from ._compress import EXTENSIONS
-from ._files import AppendFile, lexists, never_overwrite
-from ._ledger import PeriodLedger
+from ._errors import NotRegularFile
+from ._files import AppendFile, Identity, lexists, never_overwrite
+from ._ledger import Book, PeriodLedger, book_capacity
 from ._naming import (
     Namer,
     NumberedScheme,
@@ -33,9 +35,9 @@ from ._system import REAL, System
 
 
 class Terms(NamedTuple):
-    """When a file is due, as data the write path can test without a call: outside
-    ``[since, until)`` on ``clock`` (None: never by time), or when a record would take a
-    non-empty file past ``limit`` bytes (None: never by size). See :func:`due_by`."""
+    """The trigger's ``due``, as data the write path tests without a call (``Core.write``):
+    a record is due outside ``[since, until)`` on ``clock`` (None: never by time), or when
+    it would take a non-empty file past ``limit`` bytes (None: never by size)."""
 
     clock: Callable[[], float] | None
     since: float
@@ -43,14 +45,12 @@ class Terms(NamedTuple):
     limit: int | None
 
 
-def due_by(terms: Terms, file: AppendFile, nbytes: int) -> bool:
-    """Must *file* roll over before *nbytes* more, by *terms*? (``Core.write`` inlines it.)"""
-    clock, since, until, limit = terms
-    if clock is not None and not since <= clock() < until:
-        return True
-    return limit is not None and size_due(file, nbytes, limit)
-
-
+_SEEK_END: Final = os.SEEK_END
+#: Errors that say the ledger cannot be written by this process (not that it failed once).
+_UNUSABLE: Final = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EBADF})
+#: How long (seconds) rotations wait for the rotation book to take their records again
+#: before they go on without (a full disk for a moment, or a ledger that stays broken).
+BOOK_PATIENCE: Final = 60.0
 #: What a rotated file's name may carry: nothing, or a compressed copy's extension.
 _COPIES: Final = ("", *EXTENSIONS.values())
 
@@ -98,6 +98,7 @@ class SizePolicy:
         system: System = REAL,
     ) -> None:
         self.system = system
+        self.lseek = system.lseek
         self.base_path = base_path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
@@ -125,8 +126,17 @@ class SizePolicy:
     def scheme(self) -> Scheme:
         return NumberedScheme(self.base_path, self.backup_count, user_naming(self.hooks))
 
+    def book(self) -> None:
+        """Numbered names are their own order: no book."""
+        return None
+
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
-        return due_by(self.terms(), file, nbytes)
+        """``size_due``, inlined: strict mode asks it for every record."""
+        max_bytes = self.max_bytes
+        if max_bytes <= 0 or self.backup_count <= 0:
+            return False
+        size = self.lseek(file.fd, 0, _SEEK_END)
+        return size > 0 and size + nbytes > max_bytes
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         return self.due(file, nbytes)
@@ -228,6 +238,8 @@ class TimePolicy:
         self.warn = warn
         self.mismatches: set[str] = set()
         self._enter(schedule.period_start(clock()))
+        #: Since when (``monotonic``) this process's records in the book have failed.
+        self._failing_since: float | None = None
 
     @property
     def kept_by_count(self) -> int:
@@ -240,6 +252,11 @@ class TimePolicy:
     def scheme(self) -> Scheme:
         return TimedScheme(self.base_path, self.schedule, user_naming(self.hooks))
 
+    def book(self) -> Book:
+        """The rotation book, which orders the rotated files for retention (raises OSError
+        if the ledger cannot be read)."""
+        return self.ledger.book()
+
     def _enter(self, period: int) -> None:
         self.period = period
         self.rollover_at = self.schedule.next_boundary(period)
@@ -250,7 +267,10 @@ class TimePolicy:
         return Terms(self.clock, self.period, self.rollover_at, limit)
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
-        return due_by(self.terms(), file, nbytes)
+        now = self.clock()
+        if now >= self.rollover_at or now < self.period:
+            return True
+        return self.max_bytes > 0 and size_due(file, nbytes, self.max_bytes)
 
     def period_over(self) -> Callable[[], bool]:
         """Whether the period now current (on this policy's clock) has ended, or the clock
@@ -282,13 +302,21 @@ class TimePolicy:
 
     def wants_lock_to_adopt(self, file: AppendFile) -> bool:
         """A file nobody has dated yet is dated under the lock, once for every process."""
-        return self._recorded(file) is None
+        try:
+            return self._recorded(file) is None
+        except OSError:
+            return True
 
     def adopted(self, file: AppendFile, locked: bool) -> None:
         """Learn the period of *file*: from the ledger; else decide it (and, with the lock,
         record it): an empty file belongs to the current period, a written one to the period
-        of its last write."""
-        period = self._recorded(file)
+        of its last write. A ledger that cannot be read is not written either: it may hold
+        this file's period, which other processes still read (this one dates it alone)."""
+        try:
+            period = self._recorded(file)
+        except OSError:
+            self.outages.failed("period")
+            period, locked = None, False
         if period is None:
             now = self.clock()
             stamp = file.mtime() if file.size() > 0 else now
@@ -299,7 +327,15 @@ class TimePolicy:
 
     def due_locked(self, file: AppendFile, nbytes: int) -> bool:
         current = self.schedule.period_start(self.clock())
-        known = self._recorded(file)
+        try:
+            known = self._recorded(file)
+        except OSError as exc:
+            # Dating the file anew by its last write could move its records to a later
+            # period's name: the rollover waits for the ledger, as for the book's record.
+            self._ledger_failed(exc)
+            known = None
+        else:
+            self._failing_since = None
         if known is not None:
             self._enter(known)
         if file.size() == 0 or current < self.period:
@@ -316,21 +352,81 @@ class TimePolicy:
         self, file: AppendFile, inventory: Inventory, discard: Callable[[str], None]
     ) -> None:
         """Move the base file to its period's name, after every file of that period already
-        there (even if retention removed some before them), so that names keep the order."""
+        there (even if retention removed some before them), so that names keep the order;
+        never to a name the rotation book knows (a clock stepped back makes a period's
+        names again once its files are gone: the old record would order the new file)."""
         label = self.schedule.label(self.period)
         slots = [entry.slot for entry in inventory.entries]
         counter = max(
             (slot[1] + 1 for slot in slots if isinstance(slot, tuple) and slot[0] == label),
             default=0,
         )
+        try:
+            book: Book | None = self.ledger.book()
+        except OSError:
+            book = None  # (the record below reports a ledger that cannot be used)
         while True:
             dest = self.hooks.rotation_filename(timed_name(self.base_path, label, counter))
             check_rotated_name(self.base_path, dest, self.scheme().parse)
-            if not any(lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)):
+            # (A name this log's scheme does not recognise as its own is kept, too.)
+            if (book is None or book.rotation(os.path.basename(dest)) is None) and not any(
+                lexists(dest + ext, self.system) for ext in ("", *inventory.extensions)
+            ):
+                number = self._note(dest, file.identity[1])
                 self.hooks.rotate(self.base_path, dest)
                 inventory.record(self.base_path, dest)
+                if number is not None:
+                    self._renote(dest, file.identity, number)
                 return
-            counter += 1  # a name this log's scheme does not recognise as its own: keep it
+            counter += 1
+
+    def _note(self, dest: str, inode: int) -> int | None:
+        """Record in the book, before the rename, that this rotation makes *dest* out of the
+        file *inode*; returns its number.
+
+        A file rotated without its record is placed by its last write, which a late append
+        or a clock stepped back misleads: so a rotation whose record fails is not made (the
+        rollover fails, and is tried again after a pause), unless the ledger cannot be used
+        at all (another user's, a directory, a read-only filesystem) or its records have
+        failed for :data:`BOOK_PATIENCE`; then the rotation goes on, the failure reported.
+        """
+        try:
+            number = self.ledger.note_rotation(
+                os.path.basename(dest), inode, book_capacity(self.backup_count)
+            )
+        except OSError as exc:
+            self._ledger_failed(exc)
+            return None
+        self._failing_since = None
+        return number
+
+    def _ledger_failed(self, exc: OSError) -> None:
+        """From an ``except`` block: the ledger failed a rotation. Raise (the rollover fails
+        and is tried again after a pause) unless the ledger cannot be used at all or has
+        failed for :data:`BOOK_PATIENCE`; then report, and the rotation goes on without."""
+        now = self.system.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        unusable = isinstance(exc, NotRegularFile) or exc.errno in _UNUSABLE
+        if not unusable and now - self._failing_since < BOOK_PATIENCE:
+            raise exc
+        self.outages.failed("period")
+
+    def _renote(self, dest: str, rotated: Identity, number: int) -> None:
+        """A ``rotator`` may have made *dest* a new file (a compressed copy): its record
+        then names that file. (A failure leaves the record naming the file renamed: the new
+        one goes by its last write.)"""
+        try:
+            info = FileInfo.of(dest, self.system)
+            if info is not None and info.identity != rotated:
+                self.ledger.note_rotation(
+                    os.path.basename(dest),
+                    info.identity[1],
+                    book_capacity(self.backup_count),
+                    number,
+                )
+        except OSError:
+            self.outages.failed("period")
 
     def created(self, file: AppendFile) -> None:
         period = self.schedule.period_start(self.clock())

@@ -36,6 +36,8 @@ Glossary:
 
 - *date*: decide which time period a base file belongs to (the time policy's dating part),
   recorded under the lock in the period ledger so that every process agrees.
+- *book*: the rotation book in the period ledger: each rotation of a dated log, numbered
+  under the lock before its rename; retention removes dated files in its order.
 - *adopt*: start writing to the file the base path names now, one that another process (or
   a person) put there.
 - *tidy*: after a rollover, with the lock held: repair, retention, compression hand-off.
@@ -61,7 +63,7 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
-from ._archive import Archive, Inventory, Scheme
+from ._archive import Archive, Book, Inventory, Scheme
 from ._compress import Compressor
 from ._errors import LockTimeout, LockUnusable
 from ._files import AppendFile, companion_warning
@@ -109,6 +111,9 @@ class Roller(Protocol):
 
     def scheme(self) -> Scheme:
         """The naming scheme of the rotated files."""
+
+    def book(self) -> Book | None:
+        """Which rotation made which rotated file (None: the names are their own order)."""
 
     def rotate_locked(self, file: AppendFile, inventory: Inventory, discard: Discard) -> None:
         """With the lock held: move the base file away."""
@@ -234,8 +239,8 @@ class Core:
         # The fast path: one write, nothing else. ``fast_until`` (see ``arm``) says that a
         # regular file or a pipe is open, not in strict mode, not torn, and that the base path
         # was checked within ``check_interval``. Then a handler's own ``shouldRollover``
-        # (``ask``) is asked, or the trigger's terms are tested: ``_policy.due_by``, inlined
-        # (a call would cost a tenth of the record).
+        # (``ask``) is asked, or the trigger's terms (its ``due`` as data) are tested here,
+        # which saves a frame per record.
         if self._monotonic() < self.fast_until:
             file = self.file
             n = len(data)

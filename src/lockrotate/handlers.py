@@ -143,6 +143,6 @@ class TimedRotatingFileHandler(SharedFileHandler):
 
     def getFilesToDelete(self) -> list[str]:
         """The rotated files of this log beyond ``backupCount``, oldest first."""
-        entries = self._core.archive.scan().by_age()
+        entries = self._core.archive.by_age()
         doomed = expired(entries, self.backupCount, None, None, 0.0)
         return [info.path for entry in doomed for info in entry.files]

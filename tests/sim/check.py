@@ -93,7 +93,6 @@ class Checker:
         self.reports: dict[int, list[float]] = defaultdict(list)
         self.born: dict[int, tuple[float, int, str]] = {}
         self.causes: list[float] = []
-        self.back_steps: list[float] = []  # when the wall clock was stepped back
         self.trouble: list[float] = []  # when something happened that may cause an outage
         self.rotated_at: dict[int, float] = {}  # inode -> when it left the base name
         self.created_at: dict[int, float] = {}  # inode -> when it was made as the base file
@@ -220,21 +219,6 @@ class Checker:
             if names and other in self.order and self.order[other] > rank
         }
         if len(newer) < self.keep - 1:
-            mtime = world.inodes[ino].mtime_ns
-            if any(
-                self.order[other] < rank and world.inodes[other].mtime_ns > mtime
-                for other, names in self.named.items()
-                if names and other in self.order
-            ):
-                # Finding 6: retention orders dated files by their last write, and a late
-                # append (a writer in back-off or stopped) makes an older file look newer.
-                self.known("retention misled by a late append to an older file")
-                return
-            if self.back_steps:
-                # Finding 4: retention orders dated files by their last write, and a clock
-                # stepped back by more than a period makes the newest look older.
-                self.known("retention after the clock stepped back")
-                return
             self.fail(
                 f"retention removed {name} (rotation #{rank}) while only {len(newer)} newer "
                 f"rotated files exist (backupCount {self.keep})"
@@ -260,8 +244,6 @@ class Checker:
         self.causes.append(now)
         if kind in TROUBLE:
             self.trouble.append(now)
-        if what.startswith("clock -"):
-            self.back_steps.append(now)
 
     def reported(self, handler: object, now: float, thread: VThread | None, what: str) -> None:
         """An outage needs a cause: a fault, a stopped or killed process, a clock step, or

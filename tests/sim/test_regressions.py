@@ -93,7 +93,7 @@ def _keep_lock(mp: pytest.MonkeyPatch) -> None:
 
 # 5. Retention orders dated files by label, which another time zone writes differently.
 def _by_label(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(_archive.Inventory, "by_age", lambda self: list(self.entries))
+    mp.setattr(_archive.Inventory, "by_age", lambda self, book=None: list(self.entries))
 
 
 # 6. An overridden shouldRollover asked twice for one due record (the fast path's answer
