@@ -101,8 +101,9 @@ class Checker:
         self.excused: dict[str, int] = defaultdict(int)
         #: Records astray in ways the guarantees' limits allow (not findings), by way.
         self.limits: dict[str, int] = defaultdict(int)
-        #: Whether the handlers' triggers differ (mixed configurations on one file).
-        self.mixed = len({(c.kind, c.max_bytes, c.hook, c.utc) for c in family.configs}) > 1
+        #: How long after its file's rotation a writer may still append to it: until its
+        #: next check of the base path, and one wait for the lock.
+        self.lag = family.check_interval + family.lock_timeout
         self.forks: dict[int, int] = {}
         #: What happened to each inode's names, for the message of a violation.
         self.history: dict[int, list[str]] = defaultdict(list)
@@ -447,12 +448,14 @@ class Checker:
             self.known(way)
             return
         stale = when - self.rotated_at.get(ino, float("-inf"))
-        if self.mixed and stale <= self.family.check_interval + self.family.lock_timeout:
-            # A limit of mixed configurations (docs/guarantees.md): a writer whose trigger
-            # does not see a file another process rotated as due (a subclass's own
-            # shouldRollover, another maxBytes) notices the rotation at its next check; if
-            # the numbered chain drops the file before that, the records it wrote go with it.
-            self.limits["written within check_interval of a rotation by another trigger"] += 1
+        if stale <= self.lag:
+            # A limit (docs/guarantees.md): a writer notices a rotation by another process
+            # at its next check, or at its next record its own trigger finds due; a trigger
+            # that does not see the rotated file as due (mixed configurations: a subclass's
+            # own shouldRollover, another maxBytes) waits for the check. When the numbered
+            # chain drops the file before that (backupCount rollovers within
+            # check_interval), the records written to it go with it.
+            self.limits["written within check_interval of its file's rotation"] += 1
             return
         history = "; ".join(self.history[ino][-4:])
         self.fail(
