@@ -24,7 +24,6 @@ import gzip
 import hashlib
 import itertools
 import math
-import os
 import re
 import time
 import zlib
@@ -44,7 +43,6 @@ LABEL_FORMAT = "%Y-%m-%d_%H-%M-%S"
 RECORD = re.compile(rb"w(\d+)\.(\d+) [0-9.]+ [a-z]*")
 RECORD_START = re.compile(rb"w(\d+)\.(\d+)")
 GZIP_MAGIC = b"\x1f\x8b"
-STRICT = os.environ.get("SIM_STRICT") == "1"
 HANDOFF = 0.002  # the lock waiter's one grace beyond the deadline (lockrotate._locks)
 #: How long before a report its cause may be (the longest chain: a compression retried
 #: five times with growing pauses).
@@ -76,6 +74,9 @@ class Checker:
         rotated = [rf"{b}\.[1-9]\d*(?:\.n)?{ext}", rf"{b}\.{LABEL}(?:\.[1-9]\d*)?{ext}"]
         self.rotated = re.compile("|".join(rotated), re.ASCII)
         self.timed = re.compile(rf"{b}\.({LABEL})(?:\.[1-9]\d*)?(?:\.gz)?", re.ASCII)
+        self.numbered = re.compile(rf"{b}\.[1-9]\d*(?:\.n)?{ext}", re.ASCII)
+        #: The name each file of the log had when it left it.
+        self.left_as: dict[int, str] = {}
         hidden = rf"\.{b}\.(?:lock|period|[0-9a-f]{{8}}\.\d+\.[0-9a-f]{{12}}\.z)"
         self.scratch = re.compile(rf"\.{b}\.[0-9a-f]{{8}}\.\d+\.[0-9a-f]{{12}}\.z", re.ASCII)
         self.scheme = re.compile(rf"{b}|{'|'.join(rotated)}|{hidden}", re.ASCII)
@@ -97,8 +98,6 @@ class Checker:
         self.rotated_at: dict[int, float] = {}  # inode -> when it left the base name
         self.created_at: dict[int, float] = {}  # inode -> when it was made as the base file
         self.verified: set[bytes] = set()  # digests of compressed copies checked as plain left
-        #: Known ways records are lost (found by this simulator; see docs/simulation.md).
-        self.excused: dict[str, int] = defaultdict(int)
         #: Records astray in ways the guarantees' limits allow (not findings), by way.
         self.limits: dict[str, int] = defaultdict(int)
         #: How long after its file's rotation a writer may still append to it: until its
@@ -112,13 +111,6 @@ class Checker:
 
     def fail(self, message: str) -> None:
         self.problems.append(message)
-
-    def known(self, way: str) -> None:
-        """A known way a record goes astray (docs/simulation.md, "What it found"): counted,
-        or with ``SIM_STRICT=1`` a violation like any other."""
-        if STRICT:
-            self.fail(f"known finding: {way}")
-        self.excused[way] += 1
 
     # Events, as they happen ----------------------------------------------------------------
     def _name(self, path: str) -> str | None:
@@ -188,6 +180,7 @@ class Checker:
 
     def _leaves(self, name: str, ino: int) -> None:
         """A file leaves the log: its compressed copy has its bytes, or retention takes it."""
+        self.left_as[ino] = name
         if name == self.base:
             self.fail(f"the base file {name} was removed")
             return
@@ -443,12 +436,16 @@ class Checker:
         emit = emits.get(key)
         if emit is None or emit.excused:
             return
-        way = self._known(emit)
-        if way is not None:
-            self.known(way)
+        # Only a numbered chain drops a file a writer holds (docs/frozen-writers.md): a dated
+        # file is kept while held, so a late write into one is a violation (finding 2).
+        numbered = self.numbered.fullmatch(self.left_as.get(ino, "")) is not None
+        if numbered and emit.stopped:
+            # A limit: a writer stopped (SIGSTOP) between choosing its file and writing, for
+            # longer than it takes the others to rotate that file out of the chain.
+            self.limits["writer stopped mid-emit while a numbered chain dropped its file"] += 1
             return
         stale = when - self.rotated_at.get(ino, float("-inf"))
-        if stale <= self.lag:
+        if numbered and stale <= self.lag:
             # A limit (docs/guarantees.md): a writer notices a rotation by another process
             # at its next check, or at its next record its own trigger finds due; a trigger
             # that does not see the rotated file as due (mixed configurations: a subclass's
@@ -462,15 +459,6 @@ class Checker:
             f"w{key[0]}.{key[1]} written into inode {ino} after it had left the log "
             f"(emit {emit.wall[0]:.4f}..{emit.wall[1]:.4f}; inode: {history})"
         )
-
-    def _known(self, emit: Emit) -> str | None:
-        """Finding 2 (docs/simulation.md) on a numbered log: a writer stopped (SIGSTOP)
-        between choosing its file and writing, for longer than it takes the others to rotate
-        that file out of the chain (which drops its oldest file even while a writer holds
-        it)."""
-        if emit.stopped:
-            return "writer stopped mid-emit"
-        return None
 
     def _files(self, by_content: dict[bytes, int]) -> None:
         world = self.sim.world

@@ -312,9 +312,7 @@ class Result:
     rollovers: int
     violation: Violation | None
     chaos: list[Chaos] = field(default_factory=list)
-    #: Records lost in known ways (reported to the lead, see docs/simulation.md), by way.
-    excused: dict[str, int] = field(default_factory=dict)
-    #: Records astray in ways the guarantees' limits allow (mixed configurations), by way.
+    #: Records astray in ways the guarantees' limits allow, by way.
     limits: dict[str, int] = field(default_factory=dict)
     budget: int = 0  # the steps it was given
 
@@ -671,7 +669,6 @@ class Run:
             checker.rollovers,
             violation,
             self.chaos,
-            dict(checker.excused),
             dict(checker.limits),
             self.budget,
         )

