@@ -1,6 +1,5 @@
 """The simulator's findings (docs/simulation.md, "What it found in lockrotate") that are
-fixed: each replays the seed that showed it, with ``SIM_STRICT`` semantics (a known finding
-is a violation), and the run must keep every guarantee."""
+fixed: each replays the seed that showed it, and the run must keep every guarantee."""
 
 from __future__ import annotations
 
