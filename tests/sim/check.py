@@ -448,8 +448,9 @@ class Checker:
             self.known(way)
             return
         stale = when - self.rotated_at.get(ino, float("-inf"))
-        if stale <= self.lag:
-            # A limit (docs/guarantees.md): a writer notices a rotation by another process
+        if stale <= self.lag and not emit.backoff:
+            # A limit (docs/guarantees.md): a writer with no failure of its own (after one,
+            # it looks for every record) notices a rotation by another process
             # at its next check, or at its next record its own trigger finds due; a trigger
             # that does not see the rotated file as due (mixed configurations: a subclass's
             # own shouldRollover, another maxBytes) waits for the check. When the numbered
