@@ -445,8 +445,9 @@ class Checker:
             self.limits["writer stopped mid-emit while a numbered chain dropped its file"] += 1
             return
         stale = when - self.rotated_at.get(ino, float("-inf"))
-        if numbered and stale <= self.lag:
-            # A limit (docs/guarantees.md): a writer notices a rotation by another process
+        if numbered and stale <= self.lag and not emit.backoff:
+            # A limit (docs/guarantees.md): a writer with no failure of its own (after one,
+            # it looks for every record) notices a rotation by another process
             # at its next check, or at its next record its own trigger finds due; a trigger
             # that does not see the rotated file as due (mixed configurations: a subclass's
             # own shouldRollover, another maxBytes) waits for the check. When the numbered
