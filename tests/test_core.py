@@ -5,6 +5,7 @@ the file during close)."""
 
 from __future__ import annotations
 
+import datetime
 import errno
 import fcntl
 import logging
@@ -333,3 +334,46 @@ def test_a_failing_unlock_leaves_the_lock_waiter_working(tmp_path: Path) -> None
     assert lock.acquire(time.monotonic() + 2) >= 0.0
     lock.release()
     lock.close()
+
+
+@pytest.mark.parametrize("check_interval", [3600.0, 0.0])
+def test_a_record_logged_while_a_new_file_is_dated_is_kept(
+    tmp_path: Path, check_interval: float
+) -> None:
+    """A ``handleError`` that logs while its handler dates a file it adopts (here the warning
+    that another process dates the log with another schedule): the file the handler had
+    stays its own until the new one is dated, so the record is written, and no descriptor
+    is left behind (the record met no file and was lost, or opened one that leaked)."""
+    base = os.path.realpath(tmp_path / "app.log")
+    start = datetime.datetime(2026, 1, 1, 10, 59, 50, tzinfo=datetime.UTC).timestamp()
+    now = [start]
+    minutely, hourly = (
+        lockrotate.TimedRotatingFileHandler(
+            base, when=when, utc=True, backupCount=5, clock=lambda: now[0],
+            check_interval=check_interval,
+        )
+        for when in ("M", "H")
+    )  # fmt: skip
+    seen: list[BaseException | None] = []
+
+    def logging_handle_error(record: logging.LogRecord) -> None:
+        seen.append(sys.exc_info()[1])
+        if len(seen) == 1:
+            hourly.emit(logging.makeLogRecord({"msg": f"problem: {seen[0]}"}))
+
+    hourly.handleError = logging_handle_error  # type: ignore[method-assign]
+    try:
+        hourly.emit(logging.makeLogRecord({"msg": "hourly first"}))
+        minutely.emit(logging.makeLogRecord({"msg": "minutely first"}))
+        now[0] = start + 20
+        minutely.emit(logging.makeLogRecord({"msg": "minutely rotates"}))
+        hourly.emit(logging.makeLogRecord({"msg": "hourly after the boundary"}))
+        fds = os.listdir("/proc/self/fd")
+        opened = [fd for fd in fds if os.path.realpath(f"/proc/self/fd/{fd}") == base]
+    finally:
+        minutely.close()
+        hourly.close()
+    assert len(seen) == 1 and "another process dated it" in str(seen[0])
+    written = "".join(p.read_text() for p in tmp_path.iterdir() if p.name.startswith("app.log"))
+    assert written.count("problem: ") == 1
+    assert len(opened) == 2  # one descriptor of the base file for each handler

@@ -572,31 +572,37 @@ class Core:
         at a boundary) would take the next period's records: what the base path names after
         the dating is adopted instead (one ``stat`` per adoption of a timed log; a few tries,
         then the next check looks again)."""
+        adopting = self.file is not None
         for _ in range(_ADOPTIONS):
             fresh = self._open_dated(locked, reader_wait)
             if locked or not fresh.regular or self.dating is None or self.reentered():
                 break
             if self._still_current(fresh):
                 break
+        if adopting:
+            self.stats.adopted += 1
         return fresh
 
     def _open_dated(self, locked: bool, reader_wait: float) -> AppendFile:
+        """Open the base file and date it before it becomes ours: until then the file we
+        had stays ours (a record a ``handleError`` logs meanwhile goes there). A file whose
+        dating failed (an fstat with EIO) is neither: it would be written as if it belonged
+        to the period this process knew before, so the next record opens it again."""
         fresh = AppendFile(
             self.base_path, self.permissions, self.system, self.line_end, reader_wait
         )
-        if self.file is not None:
-            self.file.close()
-            self.stats.adopted += 1
-        self.file = None
         if fresh.regular and self.dating is not None:
-            # Dated before it is ours: a file whose dating failed (an fstat with EIO) would
-            # be written as if it belonged to the period this process knew before.
             try:
                 self._date(self.dating, fresh, locked)
             except BaseException:
                 fresh.close()
+                old, self.file = self.file, None
+                if old is not None:
+                    old.close()
                 raise
-        self.file = fresh
+        old, self.file = self.file, fresh
+        if old is not None:
+            old.close()
         return fresh
 
     def _date(self, dating: Dating, file: AppendFile, locked: bool) -> None:
