@@ -89,6 +89,20 @@ def test_the_ring_keeps_the_latest_rotations(tmp_path: Path) -> None:
         assert known is not None and known[0] == n + 1
 
 
+def test_a_large_backup_count_keeps_the_book_readable(tmp_path: Path) -> None:
+    """``backupCount=1500`` (a day of minutes) would ask for a ring of 3,000 records, more
+    than a reader reads: the rotations past the readable ones were never seen, and the
+    numbers stuck. The ring is bounded by what is read, so the latest rotations are known."""
+    book = ledger(tmp_path)
+    capacity = book_capacity(1500)
+    rotations = capacity + 12
+    numbers = [book.note_rotation(f"{NAME}.{n}", 100 + n, capacity) for n in range(rotations)]
+    assert numbers == list(range(1, rotations + 1))
+    read = book.book()
+    known = read.rotation(f"{NAME}.{rotations - 1}", 100 + rotations - 1)
+    assert known is not None and known[0] == rotations
+
+
 def test_the_book_leaves_the_period_line_alone(tmp_path: Path) -> None:
     """Both halves are rewritten in place: neither overwrites the other, in either order;
     the period line is what ``lockrotate status`` reads (``parse_entry``)."""

@@ -432,7 +432,8 @@ def test_a_rotation_whose_record_fails_waits_for_its_next_try(
 ) -> None:
     """A file rotated without its record would be placed by its last write: while the book
     fails (EIO), the rollover fails before the rename; once it has failed for
-    ``BOOK_PATIENCE``, rotations go on without their records, reported."""
+    ``BOOK_PATIENCE``, rotations go on without their records, reported. The period line
+    read well before each try (``due_locked``) does not start the wait again."""
     recorder = Recorder()
     monotonic = FakeClock(100.0)
     policy = time_policy(base, FakeClock(T0 + 5), recorder)
@@ -446,10 +447,12 @@ def test_a_rotation_whose_record_fails_waits_for_its_next_try(
     monkeypatch.setattr(policy.ledger, "note_rotation", failing)
     for wait in (0.0, 1.0, BOOK_PATIENCE - 2.0):
         monotonic.now += wait
+        policy.due_locked(file, 1)
         with pytest.raises(OSError):
             policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
         assert (tmp_path / "app.log").read_text() == "kept\n" and recorder.reports == []
     monotonic.now += 1.0
+    policy.due_locked(file, 1)
     policy.rotate_locked(file, Inventory.scan(base, policy.scheme(), (), []), print)
     assert (tmp_path / f"app.log.{LABEL_T0}").read_text() == "kept\n"
     assert len(recorder.reports) == 1

@@ -147,8 +147,9 @@ class PeriodLedger:
 
 def book_capacity(backup_count: int) -> int:
     """How many rotations the book remembers for a log keeping *backup_count* files: twice
-    that, so that a rotated file retention still weighs is known to it."""
-    return max(BOOK_MIN, 2 * backup_count)
+    that, so that a rotated file retention still weighs is known to it, and no more than a
+    reader reads (beyond, files are placed by their last write among the known ones)."""
+    return min(max(BOOK_MIN, 2 * backup_count), _BOOK_READ)
 
 
 def book_key(name: str) -> str:

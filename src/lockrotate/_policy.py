@@ -131,7 +131,7 @@ class SizePolicy:
         return None
 
     def due(self, file: AppendFile, nbytes: int, record: object = None) -> bool:
-        """``size_due``, inlined: strict mode asks it for every record."""
+        """``size_due``, inlined: the slow path asks it (in strict mode, for every record)."""
         max_bytes = self.max_bytes
         if max_bytes <= 0 or self.backup_count <= 0:
             return False
@@ -334,8 +334,6 @@ class TimePolicy:
             # period's name: the rollover waits for the ledger, as for the book's record.
             self._ledger_failed(exc)
             known = None
-        else:
-            self._failing_since = None
         if known is not None:
             self._enter(known)
         if file.size() == 0 or current < self.period:

@@ -285,9 +285,12 @@ class Core:
 
     def arm(self) -> None:
         """Decide whether the next records may take the fast path, and on what terms (again
-        whenever they may have changed: after the slow path, a new hook, a new ``maxBytes``)."""
+        whenever they may have changed: after the slow path, a new hook, a new ``maxBytes``).
+        The fast path is closed while the terms change: a setter may run in another thread."""
+        self.fast_until = 0.0
         file = self.file
-        self.ask, (self.clock, self.since, self.until, self.limit) = None, _ANY
+        ask: ShouldRollover | None = None
+        terms = _ANY
         if (
             file is None
             or self.strict
@@ -295,17 +298,19 @@ class Core:
             or file.torn
             or "write" in self.outages.failing
         ):
-            self.fast_until = 0.0
+            until = 0.0  # every record takes the slow path
         elif not file.regular:
-            self.fast_until = math.inf
+            until = math.inf
         elif self.deferred:
             # A failed rollover waiting for its next try: the trigger is not asked.
-            self.fast_until = self.next_check
+            until = self.next_check
         elif self.should is not None:
-            self.fast_until, self.ask = self.next_check, self.should
+            until, ask = self.next_check, self.should
         else:
-            self.fast_until = self.next_check
-            self.clock, self.since, self.until, self.limit = self.trigger.terms()
+            until, terms = self.next_check, self.trigger.terms()
+        self.ask = ask
+        self.clock, self.since, self.until, self.limit = terms
+        self.fast_until = until
 
     def _finish(self, file: AppendFile, data: bytes, written: int) -> None:
         """A short write: finish it (a failure leaves the file torn, for the slow path)."""
