@@ -44,6 +44,10 @@ def parse_entry(raw: bytes) -> tuple[Identity, int, str] | None:
         return None
 
 
+class Unreadable(OSError):
+    """The ledger opened, but reading it failed (``EIO``): it may hold an entry."""
+
+
 class PeriodLedger:
     """Which file holds which time period, kept beside the lock file.
 
@@ -88,7 +92,7 @@ class PeriodLedger:
 
     def read(self) -> tuple[Identity, int, str] | None:
         """The entry, or None if there is none or no usable ledger (then the file's mtime
-        decides). Raises OSError when a ledger that opened cannot be read (``EIO``): a
+        decides). Raises :class:`Unreadable` when a ledger that opened cannot be read: a
         moment's failure must not make a process date anew a file another one dated."""
         try:
             fd = self._open(create=False)
@@ -96,6 +100,8 @@ class PeriodLedger:
             return None
         try:
             raw = self.system.pread(fd, PERIOD_WIDTH, 0)
+        except OSError as exc:
+            raise Unreadable(exc.errno, f"the period file cannot be read: {exc}") from exc
         finally:
             self.system.close(fd)
         return parse_entry(raw)

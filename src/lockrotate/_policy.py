@@ -20,7 +20,7 @@ from ._archive import FileInfo, Inventory, Scheme, still
 from ._compress import EXTENSIONS
 from ._errors import NotRegularFile
 from ._files import AppendFile, Identity, lexists, never_overwrite
-from ._ledger import Book, PeriodLedger, book_capacity
+from ._ledger import Book, PeriodLedger, Unreadable, book_capacity
 from ._naming import (
     Namer,
     NumberedScheme,
@@ -304,7 +304,7 @@ class TimePolicy:
         """A file nobody has dated yet is dated under the lock, once for every process."""
         try:
             return self._recorded(file) is None
-        except OSError:
+        except Unreadable:
             return True
 
     def adopted(self, file: AppendFile, locked: bool) -> None:
@@ -314,7 +314,7 @@ class TimePolicy:
         this file's period, which other processes still read (this one dates it alone)."""
         try:
             period = self._recorded(file)
-        except OSError:
+        except Unreadable:
             self.outages.failed("period")
             period, locked = None, False
         if period is None:
@@ -329,7 +329,7 @@ class TimePolicy:
         current = self.schedule.period_start(self.clock())
         try:
             known = self._recorded(file)
-        except OSError as exc:
+        except Unreadable as exc:
             # Dating the file anew by its last write could move its records to a later
             # period's name: the rollover waits for the ledger, as for the book's record.
             self._ledger_failed(exc)

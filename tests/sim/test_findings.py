@@ -156,3 +156,11 @@ def test_finding_12_a_record_waits_for_the_lock_one_lock_timeout_in_all() -> Non
     once finding 5's fixes changed its schedule), seed 68 2.53 s after it, with the fix
     turned off. Every wait of one record now ends by the deadline of its first."""
     replay("timesize", 68)
+
+
+def test_finding_11_only_the_period_file_s_own_failure_waits_for_it() -> None:
+    """Finding 11's first fix caught any ``OSError`` met while reading a file's period,
+    the log file's own ``lseek`` (its size) among them, as the period file's: ``time`` seed
+    100 then dated and filed records of one period in the previous one's file. Only a
+    period file that cannot be read (``Unreadable``) waits for it now."""
+    replay("time", 100)
